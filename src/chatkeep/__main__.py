@@ -1,0 +1,3 @@
+from chatkeep.cli import app
+
+app(prog_name="chatkeep")

@@ -1,0 +1,1 @@
+"""The domain core: organisations, principals, conversations, turns, usage. No HTTP in here."""

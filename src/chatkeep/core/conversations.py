@@ -1,0 +1,268 @@
+"""Conversations and their message tree.
+
+A conversation's messages form a tree: each message points at its parent, edits and regenerations are
+siblings, and the conversation points at its active leaf. The visible history is the path from the root
+to that leaf, so no version is ever lost. `sequence_index` is a message's depth (1-based): siblings share it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatkeep.core.errors import InvalidInput, NotFound
+from chatkeep.core.principals import Principal
+from chatkeep.storage.models import Conversation, Message
+from chatkeep.storage.types import utcnow
+
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+STATUSES = frozenset({"active", "completed"})
+MAX_EXTENSION = timedelta(minutes=1440)
+
+
+@dataclass(slots=True)
+class NewMessage:
+    """A message to append; the core assigns its id, parent and sequence index."""
+
+    role: str
+    content: str
+    blocks: list[dict[str, Any]] | None = None
+    model: str | None = None
+    status: str = "complete"
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    safety: dict[str, Any] = field(default_factory=dict)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    user_id: str | None = None,
+    group: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    expires_in: timedelta | None = None,
+    title: str | None = None,
+    model: str | None = None,
+    initial_messages: Sequence[NewMessage] = (),
+) -> Conversation:
+    """Create a conversation for a user of the caller's organisation, optionally with first messages."""
+    now = utcnow()
+    conversation = Conversation(
+        org_id=principal.org_id,
+        user_id=principal.acting_user(user_id),
+        group=group,
+        meta=dict(metadata or {}),
+        title=title,
+        model=model,
+        status="active",
+        expires_at=now + expires_in if expires_in is not None else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    if initial_messages:
+        await append_messages(session, conversation=conversation, messages=initial_messages)
+    return conversation
+
+
+def is_expired(conversation: Conversation, now: datetime | None = None) -> bool:
+    return conversation.expires_at is not None and conversation.expires_at <= (now or utcnow())
+
+
+async def get(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    for_update: bool = False,
+) -> Conversation:
+    """A conversation the caller may see; NotFound if it is absent, another tenant's or user's, or expired.
+
+    An expired conversation behaves exactly like a deleted one: the background purge only reclaims space.
+    """
+    query = select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.org_id == principal.org_id
+    )
+    if not principal.sees_whole_org:
+        query = query.where(Conversation.user_id == principal.user_id)
+    if for_update:
+        query = query.with_for_update()
+    conversation = (await session.execute(query)).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound("session not found", field="sessionId")
+    if is_expired(conversation):
+        raise NotFound("session has expired", field="sessionId")
+    return conversation
+
+
+async def get_all(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    user_id: str | None = None,
+    group: str | None = None,
+    model: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Conversation]:
+    """Unexpired conversations of the caller's organisation, newest first, in a stable order."""
+    now = utcnow()
+    query = select(Conversation).where(Conversation.org_id == principal.org_id)
+    visible_user = principal.visible_user(user_id)
+    if visible_user is not None:
+        query = query.where(Conversation.user_id == visible_user)
+    if group is not None:
+        query = query.where(Conversation.group == group)
+    if model is not None:
+        query = query.where(Conversation.model == model)
+    query = query.where((Conversation.expires_at.is_(None)) | (Conversation.expires_at > now))
+    query = query.order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(limit).offset(offset)
+    return list((await session.execute(query)).scalars())
+
+
+def update(
+    conversation: Conversation,
+    *,
+    status: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    add_tokens: int = 0,
+) -> Conversation:
+    """Change status, merge metadata (a null value removes a key) and add to the token total."""
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {sorted(STATUSES)}", field="status")
+        conversation.status = status
+    if metadata is not None:
+        merged = dict(conversation.meta or {})
+        for key, value in metadata.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        conversation.meta = merged
+    if add_tokens < 0:
+        raise InvalidInput("tokensUsed must not be negative", field="tokensUsed")
+    conversation.total_tokens += add_tokens
+    conversation.updated_at = utcnow()
+    return conversation
+
+
+def extend(conversation: Conversation, *, minutes: int) -> Conversation:
+    """Push the expiry back by `minutes`, never further than 24 hours from now."""
+    now = utcnow()
+    base = conversation.expires_at if conversation.expires_at and conversation.expires_at > now else now
+    conversation.expires_at = min(base + timedelta(minutes=minutes), now + MAX_EXTENSION)
+    conversation.updated_at = now
+    return conversation
+
+
+async def delete(session: AsyncSession, *, conversation: Conversation) -> None:
+    """Delete a conversation and all of its messages."""
+    await session.execute(sql_delete(Message).where(Message.conversation_id == conversation.id))
+    await session.delete(conversation)
+
+
+async def append_messages(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    messages: Sequence[NewMessage],
+    parent_id: uuid.UUID | None = None,
+) -> list[Message]:
+    """Append messages as a chain under `parent_id` (default: the active leaf) and make the last the leaf.
+
+    The caller holds the conversation row for update (see `get(for_update=True)`), which keeps the
+    leaf and the sequence race-free.
+    """
+    if parent_id is None:
+        parent_id = conversation.active_leaf_id
+        depth = conversation.message_count
+    else:
+        parent = await _message_in(session, conversation, parent_id)
+        depth = parent.sequence_index
+    now = utcnow()
+    created: list[Message] = []
+    for new in messages:
+        if new.role not in ROLES:
+            raise InvalidInput(f"role must be one of {sorted(ROLES)}", field="role")
+        depth += 1
+        message = Message(
+            id=uuid.uuid4(),
+            org_id=conversation.org_id,
+            conversation_id=conversation.id,
+            parent_id=parent_id,
+            role=new.role,
+            content=new.content,
+            blocks=new.blocks,
+            sequence_index=depth,
+            status=new.status,
+            model=new.model,
+            input_tokens=new.input_tokens,
+            output_tokens=new.output_tokens,
+            created_at=now,
+            **new.safety,
+        )
+        session.add(message)
+        created.append(message)
+        parent_id = message.id
+    if created:
+        conversation.active_leaf_id = created[-1].id
+        conversation.message_count = depth
+        conversation.updated_at = now
+    await session.flush()
+    return created
+
+
+async def visible_history(session: AsyncSession, *, conversation: Conversation) -> list[Message]:
+    """The messages on the path from the root to the active leaf, oldest first."""
+    if conversation.active_leaf_id is None:
+        return []
+    rows = (
+        await session.execute(select(Message).where(Message.conversation_id == conversation.id))
+    ).scalars()
+    by_id = {message.id: message for message in rows}
+    path: list[Message] = []
+    cursor: uuid.UUID | None = conversation.active_leaf_id
+    while cursor is not None and cursor in by_id:
+        message = by_id.pop(cursor)  # pop: a corrupt cycle cannot loop forever
+        path.append(message)
+        cursor = message.parent_id
+    path.reverse()
+    return path
+
+
+async def _message_in(session: AsyncSession, conversation: Conversation, message_id: uuid.UUID) -> Message:
+    message = (
+        await session.execute(
+            select(Message).where(Message.id == message_id, Message.conversation_id == conversation.id)
+        )
+    ).scalar_one_or_none()
+    if message is None:
+        raise NotFound("message not found", field="message")
+    return message
+
+
+async def purge_expired(session: AsyncSession, *, batch_size: int = 500) -> int:
+    """Delete up to `batch_size` expired conversations with their messages; returns how many."""
+    ids = list(
+        (
+            await session.execute(
+                select(Conversation.id)
+                .where(Conversation.expires_at.is_not(None), Conversation.expires_at <= utcnow())
+                .limit(batch_size)
+            )
+        ).scalars()
+    )
+    if ids:
+        await session.execute(sql_delete(Message).where(Message.conversation_id.in_(ids)))
+        await session.execute(sql_delete(Conversation).where(Conversation.id.in_(ids)))
+    return len(ids)

@@ -1,0 +1,37 @@
+"""Background upkeep that must never block requests: purging expired sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from chatkeep.core import conversations
+from chatkeep.storage.database import Database
+
+log = logging.getLogger("chatkeep.housekeeping")
+
+
+async def purge_expired(db: Database, *, batch_size: int = 500) -> int:
+    """Delete every expired conversation, in short batches so writers are never held up for long."""
+    total = 0
+    while True:
+        async with db.write() as session:
+            purged = await conversations.purge_expired(session, batch_size=batch_size)
+        total += purged
+        if purged < batch_size:
+            return total
+        await asyncio.sleep(0)  # let waiting requests in between batches
+
+
+async def run_forever(db: Database, *, interval: float) -> None:
+    """Purge on a timer until cancelled; a failed round is logged and retried next time."""
+    while True:
+        try:
+            purged = await purge_expired(db)
+            if purged:
+                log.info("purged %d expired sessions", purged)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("purging expired sessions failed; will retry")
+        await asyncio.sleep(interval)

@@ -1,0 +1,104 @@
+"""API tokens: issue, list, revoke and resolve to a Principal. Secrets are stored only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatkeep.core.errors import InvalidInput, NotFound, Unauthenticated
+from chatkeep.core.principals import Principal, Role
+from chatkeep.storage.models import ApiToken, Organisation
+from chatkeep.storage.types import utcnow
+
+TOKEN_PREFIX = "ck_"
+_MAX_TOKEN_LENGTH = 200
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex digest of a token. Tokens carry 256 random bits, so a fast hash is the right tool."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A freshly created token. `secret` exists only here; the database keeps its digest."""
+
+    token: ApiToken
+    secret: str
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    org: Organisation,
+    user_id: str,
+    role: Role = Role.MEMBER,
+    name: str | None = None,
+) -> IssuedToken:
+    """Issue a new token for a user of an organisation."""
+    if not user_id or len(user_id) > 255:
+        raise InvalidInput("user id must be 1-255 characters", field="user")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        org_id=org.id,
+        user_id=user_id,
+        role=Role(role).value,
+        name=name,
+        prefix=secret[:10],
+        secret_hash=hash_secret(secret),
+    )
+    session.add(token)
+    await session.flush()
+    return IssuedToken(token=token, secret=secret)
+
+
+async def get_all(session: AsyncSession, *, org_id: uuid.UUID | None = None) -> list[tuple[ApiToken, str]]:
+    """Tokens with their organisation's name, optionally of one organisation, oldest first."""
+    query = select(ApiToken, Organisation.name).join(Organisation, Organisation.id == ApiToken.org_id)
+    if org_id is not None:
+        query = query.where(ApiToken.org_id == org_id)
+    rows = await session.execute(query.order_by(ApiToken.created_at, ApiToken.id))
+    return [(token, org_name) for token, org_name in rows.tuples()]
+
+
+async def revoke(session: AsyncSession, *, token_id: uuid.UUID) -> ApiToken:
+    """Revoke a token; it stops working at once. Revoking twice is harmless."""
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token with id {token_id}", field="token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+async def authenticate(session: AsyncSession, *, secret: str) -> Principal:
+    """Resolve a presented secret to its Principal; Unauthenticated for unknown or revoked tokens."""
+    if not secret or len(secret) > _MAX_TOKEN_LENGTH:
+        raise Unauthenticated("invalid token")
+    digest = hash_secret(secret)
+    row = (
+        await session.execute(
+            select(ApiToken, Organisation.name)
+            .join(Organisation, Organisation.id == ApiToken.org_id)
+            .where(ApiToken.secret_hash == digest)
+        )
+    ).first()
+    # The lookup is by digest; compare again in constant time so no timing difference leaks either way.
+    if row is None or not hmac.compare_digest(row[0].secret_hash, digest):
+        raise Unauthenticated("invalid token")
+    token, org_name = row
+    if token.revoked_at is not None:
+        raise Unauthenticated("token has been revoked")
+    return Principal(
+        org_id=token.org_id,
+        org_name=org_name,
+        user_id=token.user_id,
+        role=Role(token.role),
+        token_id=token.id,
+    )

@@ -1,0 +1,120 @@
+"""Maps domain exceptions, validation errors and HTTP errors to each dialect's error body, in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from chatkeep.core import errors
+
+log = logging.getLogger("chatkeep.errors")
+
+_STATUS = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.InvalidInput: 400,
+    errors.PayloadTooLarge: 413,
+}
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+}
+
+WALDUR_PREFIX = "/api/chat"
+
+
+def is_waldur(request: Request) -> bool:
+    return request.url.path.startswith(WALDUR_PREFIX)
+
+
+def render(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The error body in the caller's dialect: DRF shapes for Waldur, {error, message, field} elsewhere."""
+    if is_waldur(request):
+        body: Any
+        if status == 400 and details:
+            body = {d["field"] or "non_field_errors": [d["message"]] for d in details}
+        elif status == 400 and field:
+            body = {field: [message]}
+        else:
+            body = {"detail": message}
+        return JSONResponse(body, status_code=status, headers=headers)
+    payload: dict[str, Any] = {"error": code, "message": message}
+    if field:
+        payload["field"] = field
+    if details:
+        payload["errors"] = details
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def render_http(request: Request, exc: HTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return render(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # loc is ("body", "messages", 0, "role") or ("query", "limit"); drop the source, keep a dotted path.
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else list(map(str, loc))
+    )
+    return ".".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers. Every error leaves as JSON; a stack trace never reaches a client."""
+
+    @app.exception_handler(errors.ChatkeepError)
+    async def _domain(request: Request, exc: errors.ChatkeepError) -> JSONResponse:
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 and not is_waldur(request) else None
+        return render(request, status, exc.code, exc.message, field=exc.field, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for err in exc.errors():
+            name = _field_name(tuple(err.get("loc", ())))
+            if err.get("type") == "json_invalid":
+                details.append({"field": None, "message": "request body is not valid JSON"})
+            else:
+                details.append({"field": name or None, "message": str(err.get("msg", "invalid value"))})
+        first = details[0] if details else {"field": None, "message": "invalid request"}
+        field, text = first["field"], str(first["message"])
+        message = f"{field}: {text}" if field else text
+        return render(request, 400, "invalid_request", message, field=field, details=details)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        return render_http(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return render(request, 500, "internal_error", "internal server error")

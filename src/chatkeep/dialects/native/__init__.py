@@ -1,0 +1,1 @@
+"""chatkeep's own API."""

@@ -1,0 +1,48 @@
+"""FastAPI dependencies for the Quant dialect: the database and the Bearer-token principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+
+from chatkeep.core import tokens
+from chatkeep.core.errors import Forbidden, Unauthenticated
+from chatkeep.core.principals import Principal
+from chatkeep.storage.database import Database
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def bearer_secret(authorization: str | None) -> str:
+    """The token from an `Authorization: Bearer …` header."""
+    if not authorization:
+        raise Unauthenticated("missing Authorization header; send 'Authorization: Bearer <token>'")
+    scheme, _, secret = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    return secret.strip()
+
+
+async def org_principal(
+    organisation: Annotated[str, Path(description="The organisation's machine name")],
+    db: Annotated[Database, Depends(get_db)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """The caller, who must belong to the organisation in the path.
+
+    A token of another organisation gets 403 whether or not the named organisation exists.
+    """
+    secret = bearer_secret(authorization)
+    async with db.read() as session:
+        principal = await tokens.authenticate(session, secret=secret)
+    if principal.org_name != organisation:
+        raise Forbidden("access denied")
+    return principal
+
+
+DB = Annotated[Database, Depends(get_db)]
+OrgPrincipal = Annotated[Principal, Depends(org_principal)]

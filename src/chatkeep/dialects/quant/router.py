@@ -1,0 +1,21 @@
+"""Mounts the Quant handlers under every path family a real client calls."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chatkeep.dialects.quant import sessions
+
+PREFIXES = (
+    "/api/v3/organizations/{organisation}/ai",  # the spec
+    "/api/v3/organisations/{organisation}/ai",  # British spelling, called by the Drupal provider
+    "/organisations/{organisation}/ai",  # the older family of the 3.0 client
+)
+
+
+def build() -> APIRouter:
+    """One router holding the Quant handlers under each prefix; only the spec's family is in the schema."""
+    router = APIRouter()
+    for index, prefix in enumerate(PREFIXES):
+        router.include_router(sessions.router, prefix=prefix, include_in_schema=index == 0)
+    return router

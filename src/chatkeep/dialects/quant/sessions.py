@@ -1,0 +1,165 @@
+"""Quant AI Sessions: create, list, get, update, extend, delete."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from chatkeep.core import conversations
+from chatkeep.core.conversations import NewMessage
+from chatkeep.core.errors import InvalidInput
+from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.dialects.quant.schemas import (
+    CreateSessionRequest,
+    ExtendSessionOut,
+    ExtendSessionRequest,
+    MessageOut,
+    SessionMessageOut,
+    SessionOut,
+    SessionWithMessagesOut,
+    UpdateSessionRequest,
+)
+from chatkeep.storage.models import Conversation, Message
+
+router = APIRouter(tags=["AI Sessions"])
+
+
+def session_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidInput("sessionId must be a UUID", field="sessionId") from None
+
+
+def render_session(c: Conversation) -> dict[str, object]:
+    return {
+        "id": str(c.id),
+        "sessionId": str(c.id),
+        "userId": c.user_id,
+        "sessionGroup": c.group,
+        "title": c.title,
+        "model": c.model,
+        "status": c.status,
+        "metadata": c.meta or {},
+        "expiresAt": c.expires_at,
+        "createdAt": c.created_at,
+        "updatedAt": c.updated_at,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "totalMessages": c.message_count,
+        "totalTokens": c.total_tokens,
+    }
+
+
+def render_message(m: Message) -> SessionMessageOut:
+    return SessionMessageOut(
+        id=str(m.id),
+        role=m.role,
+        content=m.content,
+        parentId=str(m.parent_id) if m.parent_id else None,
+        sequenceIndex=m.sequence_index,
+        status=m.status,
+        model=m.model,
+        createdAt=m.created_at,
+        timestamp=m.created_at,
+    )
+
+
+@router.post("/sessions", status_code=201, response_model=SessionOut, operation_id="createAISession")
+async def create_session(body: CreateSessionRequest, principal: OrgPrincipal, db: DB) -> dict[str, object]:
+    """Create a chat session for a user of the organisation; it expires after `expirationMinutes`."""
+    async with db.write() as session:
+        conversation = await conversations.create(
+            session,
+            principal=principal,
+            user_id=body.userId,
+            group=body.sessionGroup,
+            metadata=body.metadata,
+            expires_in=timedelta(minutes=body.expirationMinutes),
+            initial_messages=[NewMessage(role=m.role, content=m.content) for m in body.initialMessages or []],
+        )
+        return render_session(conversation)
+
+
+@router.get("/sessions", response_model=list[SessionOut], operation_id="listAISessions")
+async def list_sessions(
+    principal: OrgPrincipal,
+    db: DB,
+    userId: Annotated[str | None, Query(max_length=255)] = None,
+    sessionGroup: Annotated[str | None, Query(max_length=255)] = None,
+    model: Annotated[str | None, Query(max_length=255)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[dict[str, object]]:
+    """Unexpired sessions, newest first; members see only their own."""
+    async with db.read() as session:
+        rows = await conversations.get_all(
+            session,
+            principal=principal,
+            user_id=userId,
+            group=sessionGroup,
+            model=model,
+            limit=limit,
+            offset=offset,
+        )
+    return [render_session(c) for c in rows]
+
+
+@router.get("/sessions/{sessionId}", response_model=SessionWithMessagesOut, operation_id="getAISession")
+async def get_session(sessionId: str, principal: OrgPrincipal, db: DB) -> dict[str, object]:
+    """A session with its visible message history."""
+    async with db.read() as session:
+        conversation = await conversations.get(
+            session, principal=principal, conversation_id=session_id(sessionId)
+        )
+        history = await conversations.visible_history(session, conversation=conversation)
+    return {**render_session(conversation), "messages": [render_message(m) for m in history]}
+
+
+@router.put("/sessions/{sessionId}", response_model=SessionOut, operation_id="updateAISession")
+async def update_session(
+    sessionId: str, body: UpdateSessionRequest, principal: OrgPrincipal, db: DB
+) -> dict[str, object]:
+    """Append messages, add tokens, change status or merge metadata."""
+    async with db.write() as session:
+        conversation = await conversations.get(
+            session, principal=principal, conversation_id=session_id(sessionId), for_update=True
+        )
+        if body.newMessages:
+            await conversations.append_messages(
+                session,
+                conversation=conversation,
+                messages=[NewMessage(role=m.role, content=m.content) for m in body.newMessages],
+            )
+        conversations.update(
+            conversation, status=body.status, metadata=body.metadata, add_tokens=body.tokensUsed or 0
+        )
+        return render_session(conversation)
+
+
+@router.put("/sessions/{sessionId}/extend", response_model=ExtendSessionOut, operation_id="extendAISession")
+async def extend_session(
+    sessionId: str, principal: OrgPrincipal, db: DB, body: ExtendSessionRequest | None = None
+) -> dict[str, object]:
+    """Push the session's expiry back (at most 24 hours from now)."""
+    minutes = (body or ExtendSessionRequest()).additionalMinutes
+    async with db.write() as session:
+        conversation = await conversations.get(
+            session, principal=principal, conversation_id=session_id(sessionId), for_update=True
+        )
+        conversations.extend(conversation, minutes=minutes)
+        return {**render_session(conversation), "message": f"Session extended by {minutes} minutes"}
+
+
+@router.delete("/sessions/{sessionId}", response_model=MessageOut, operation_id="deleteAISession")
+async def delete_session(sessionId: str, principal: OrgPrincipal, db: DB) -> dict[str, str]:
+    """Delete a session and its messages."""
+    async with db.write() as session:
+        conversation = await conversations.get(
+            session, principal=principal, conversation_id=session_id(sessionId), for_update=True
+        )
+        await conversations.delete(session, conversation=conversation)
+    return {"message": "Session deleted successfully"}

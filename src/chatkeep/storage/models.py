@@ -1,0 +1,121 @@
+"""ORM rows. Every tenant-owned row carries org_id, and every index that serves a list starts with it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from chatkeep.storage.types import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organisation(Base):
+    """A tenant. `name` is the machine name used in URLs (Quant's `{organisation}`)."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """An API credential. Only the SHA-256 of the secret is stored; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(255), default=None)
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Conversation(Base):
+    """A Quant session or a Waldur thread: messages owned by (org, user), pointing at its active leaf."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_org_user_created", "org_id", "user_id", "created_at", "id"),
+        Index("ix_conversations_org_group_created", "org_id", "session_group", "created_at", "id"),
+        Index("ix_conversations_org_created", "org_id", "created_at", "id"),
+        Index("ix_conversations_expires_at", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(255))
+    group: Mapped[str | None] = mapped_column("session_group", String(255), default=None)
+    title: Mapped[str | None] = mapped_column(String(255), default=None)
+    model: Mapped[str | None] = mapped_column(String(255), default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    active_leaf_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_severity: Mapped[str] = mapped_column(String(16), default="none")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    """One version of one turn. Edits and regenerations are siblings under the same parent."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_seq", "conversation_id", "sequence_index", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text, default="")
+    blocks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    sequence_index: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="complete")
+    model: Mapped[str | None] = mapped_column(String(255), default=None)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str] = mapped_column(String(16), default="none")
+    injection_categories: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    pii_categories: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    action_taken: Mapped[str] = mapped_column(String(16), default="allow")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsageRecord(Base):
+    """One ledger row per turn (or per client-reported token count); monthly stats are queries over it."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_org_created", "org_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(255))
+    token_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    model: Mapped[str] = mapped_column(String(255))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="complete")
+    kind: Mapped[str] = mapped_column(String(16), default="chat")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
