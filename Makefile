@@ -1,0 +1,29 @@
+# One-command entry points. `make serve` and `make test` create .venv and install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# llama-cpp-python builds from source; these flags make the build faster and portable.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
+
+.PHONY: install serve test lint bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo ">> installing chatkeep; llama-cpp-python compiles from source the first time (about 5 minutes on 2 cores)"
+	$(BIN)/pip install --progress-bar on -e '.[embedded,test]'
+	@touch $@
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/chatkeep serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
