@@ -14,9 +14,12 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from chatkeep.app import create_app
+from chatkeep.providers.base import ModelInfo, Pricing
+from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
+from tests.fakes import Script, ScriptedProvider
 from tests.support import LiveServer, Tenant, make_tenant
 
 POSTGRES_URL = os.environ.get("CHATKEEP_TEST_POSTGRES")
@@ -97,6 +100,56 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client on the full ASGI app (lifespan included)."""
     app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://chatkeep.test") as http:
+            yield http
+
+
+SCRIPTED_MODELS = [
+    ModelInfo(
+        id="scripted-text",
+        provider="scripted",
+        upstream_model="scripted-upstream",
+        name="Scripted text model",
+        context_window=4096,
+        max_output_tokens=512,
+        pricing=Pricing(input_per_m=3.0, output_per_m=15.0),
+    ),
+    ModelInfo(
+        id="scripted-vision",
+        provider="scripted",
+        upstream_model="scripted-vision-upstream",
+        capabilities=frozenset({"text", "streaming", "image", "document", "tools"}),
+        context_window=4096,
+        max_output_tokens=512,
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def scripted_provider() -> ScriptedProvider:
+    return ScriptedProvider()
+
+
+@pytest.fixture
+def scripted(scripted_provider: ScriptedProvider) -> ScriptedProvider:
+    """The scripted provider behind `scripted_client`, reset to its default script for each test."""
+    scripted_provider.script = Script()
+    scripted_provider.requests.clear()
+    scripted_provider.interrupted.clear()
+    scripted_provider.finished.clear()
+    return scripted_provider
+
+
+@pytest.fixture(scope="session")
+async def scripted_client(
+    settings: Settings, db: Database, scripted_provider: ScriptedProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client whose models are scripted (deterministic answers, injectable faults)."""
+    registry = ModelRegistry(SCRIPTED_MODELS, {"scripted": scripted_provider})
+    fast = settings.model_copy(update={"first_token_timeout_seconds": 1.0, "provider_timeout_seconds": 5.0})
+    app = create_app(fast, registry=registry)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://chatkeep.test") as http:

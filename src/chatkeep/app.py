@@ -11,17 +11,25 @@ from fastapi import FastAPI
 from chatkeep import __version__
 from chatkeep.body_limit import BodyLimitMiddleware
 from chatkeep.core import housekeeping
+from chatkeep.core.turns import TurnEngine
 from chatkeep.dialects import errors
 from chatkeep.dialects.native import health
 from chatkeep.dialects.quant import router as quant
+from chatkeep.dialects.waldur import router as waldur
+from chatkeep.dialects.waldur import stream as waldur_stream
+from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI app: storage, background upkeep, error mapping and every dialect's routes."""
+def create_app(settings: Settings | None = None, *, registry: ModelRegistry | None = None) -> FastAPI:
+    """Build the ASGI app: storage, models, background upkeep, error mapping and every dialect's routes.
+
+    `registry` replaces the one built from the models file (tests use it to plug in scripted providers).
+    """
     settings = settings or Settings()
+    models = registry or ModelRegistry.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -29,13 +37,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await migrate(db)
         app.state.db = db
-        purger = asyncio.create_task(housekeeping.run_forever(db, interval=settings.purge_interval_seconds))
+        app.state.registry = models
+        app.state.turns = TurnEngine(
+            db,
+            models,
+            first_token_timeout=settings.first_token_timeout_seconds,
+            total_timeout=settings.provider_timeout_seconds,
+        )
+        # A turn still "in progress" long after any model call could last was cut off by a crash.
+        stale_after = settings.provider_timeout_seconds + 60
+        purger = asyncio.create_task(
+            housekeeping.run_forever(
+                db, interval=settings.purge_interval_seconds, stale_turn_seconds=stale_after
+            )
+        )
         try:
             yield
         finally:
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
+            await models.aclose()
             await db.dispose()
 
     app = FastAPI(
@@ -49,4 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_http)
     app.include_router(health.router)
     app.include_router(quant.build())
+    app.include_router(waldur.build())
+    app.include_router(waldur_stream.router)
     return app

@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatkeep.core.errors import InvalidInput, NotFound
+from chatkeep.core import chat_sessions
+from chatkeep.core.errors import Forbidden, InvalidInput, NotFound
 from chatkeep.core.principals import Principal
 from chatkeep.storage.models import Conversation, Message
 from chatkeep.storage.types import utcnow
@@ -69,9 +71,20 @@ async def create(
     )
     session.add(conversation)
     await session.flush()
+    # Every conversation lives in its owner's chat session; create that on the owner's first conversation.
+    await chat_sessions.ensure(session, org_id=conversation.org_id, user_id=conversation.user_id)
     if initial_messages:
         await append_messages(session, conversation=conversation, messages=initial_messages)
     return conversation
+
+
+def title_from(text: str, *, max_words: int = 8, max_chars: int = 150) -> str:
+    """A thread title from its first message: the first words on one line, shortened with an ellipsis."""
+    words = text.split()
+    title = " ".join(words[:max_words])
+    if len(words) > max_words or len(title) > max_chars:
+        title = title[: max_chars - 1].rstrip() + "…"
+    return title or "New chat"
 
 
 def is_expired(conversation: Conversation, now: datetime | None = None) -> bool:
@@ -156,6 +169,16 @@ def update(
     return conversation
 
 
+def set_archived(conversation: Conversation, *, principal: Principal, archived: bool) -> Conversation:
+    """Archive or restore a conversation. Only its owner may, whatever their role; repeating is a no-op."""
+    if conversation.user_id != principal.user_id or conversation.org_id != principal.org_id:
+        raise Forbidden("only the owner of a conversation may archive or restore it")
+    if conversation.archived != archived:
+        conversation.archived = archived
+        conversation.updated_at = utcnow()
+    return conversation
+
+
 def extend(conversation: Conversation, *, minutes: int) -> Conversation:
     """Push the expiry back by `minutes`, never further than 24 hours from now."""
     now = utcnow()
@@ -212,6 +235,8 @@ async def append_messages(
             **new.safety,
         )
         session.add(message)
+        if message.is_flagged:
+            _roll_up_flag(conversation, message.severity)
         created.append(message)
         parent_id = message.id
     if created:
@@ -220,6 +245,17 @@ async def append_messages(
         conversation.updated_at = now
     await session.flush()
     return created
+
+
+_SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
+
+
+def _roll_up_flag(conversation: Conversation, severity: str) -> None:
+    """A conversation is flagged once any of its messages is, at the highest severity seen."""
+    conversation.is_flagged = True
+    rank = {name: index for index, name in enumerate(_SEVERITY_ORDER)}
+    if rank.get(severity, 0) > rank.get(conversation.max_severity, 0):
+        conversation.max_severity = severity
 
 
 async def visible_history(session: AsyncSession, *, conversation: Conversation) -> list[Message]:
@@ -266,3 +302,13 @@ async def purge_expired(session: AsyncSession, *, batch_size: int = 500) -> int:
         await session.execute(sql_delete(Message).where(Message.conversation_id.in_(ids)))
         await session.execute(sql_delete(Conversation).where(Conversation.id.in_(ids)))
     return len(ids)
+
+
+async def fail_stale_turns(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Mark assistant rows still `in_progress` after `older_than` as failed; returns how many."""
+    result = await session.execute(
+        sql_update(Message)
+        .where(Message.status == "in_progress", Message.created_at < utcnow() - older_than)
+        .values(status="failed")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from chatkeep.core import conversations
 from chatkeep.storage.database import Database
@@ -23,10 +24,19 @@ async def purge_expired(db: Database, *, batch_size: int = 500) -> int:
         await asyncio.sleep(0)  # let waiting requests in between batches
 
 
-async def run_forever(db: Database, *, interval: float) -> None:
-    """Purge on a timer until cancelled; a failed round is logged and retried next time."""
+async def fail_stale_turns(db: Database, *, older_than: timedelta) -> int:
+    """Mark assistant rows left "in progress" by a crashed server as failed, so no turn hangs forever."""
+    async with db.write() as session:
+        return await conversations.fail_stale_turns(session, older_than=older_than)
+
+
+async def run_forever(db: Database, *, interval: float, stale_turn_seconds: float = 180.0) -> None:
+    """Recover and purge on a timer until cancelled; a failed round is logged and retried next time."""
     while True:
         try:
+            recovered = await fail_stale_turns(db, older_than=timedelta(seconds=stale_turn_seconds))
+            if recovered:
+                log.warning("marked %d interrupted turns as failed", recovered)
             purged = await purge_expired(db)
             if purged:
                 log.info("purged %d expired sessions", purged)

@@ -64,7 +64,7 @@ async def get_all(session: AsyncSession, *, org_id: uuid.UUID | None = None) -> 
     if org_id is not None:
         query = query.where(ApiToken.org_id == org_id)
     rows = await session.execute(query.order_by(ApiToken.created_at, ApiToken.id))
-    return [(token, org_name) for token, org_name in rows.tuples()]
+    return [(token, org_name) for token, org_name in rows.all()]
 
 
 async def revoke(session: AsyncSession, *, token_id: uuid.UUID) -> ApiToken:

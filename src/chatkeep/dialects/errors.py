@@ -93,7 +93,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ChatkeepError)
     async def _domain(request: Request, exc: errors.ChatkeepError) -> JSONResponse:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 and not is_waldur(request) else None
+        # DRF's TokenAuthentication challenges with `Token`; the other dialects use Bearer tokens.
+        headers = {"WWW-Authenticate": "Token" if is_waldur(request) else "Bearer"} if status == 401 else None
         return render(request, status, exc.code, exc.message, field=exc.field, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chatkeep.storage.types import UTCDateTime, utcnow
@@ -115,7 +115,30 @@ class UsageRecord(Base):
     model: Mapped[str] = mapped_column(String(255))
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_cents: Mapped[float] = mapped_column(Float, default=0.0)
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     kind: Mapped[str] = mapped_column(String(16), default="chat")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatSession(Base):
+    """The per-user container of a user's conversations (Waldur's chat session): one per (org, user).
+
+    `id` and `user_uuid` are derived from (org, user) (see core.chat_sessions), so every replica names
+    a user's session the same way without asking the database.
+    """
+
+    __tablename__ = "chat_sessions"
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", name="uq_chat_sessions_org_user"),
+        UniqueConstraint("org_id", "user_uuid", name="uq_chat_sessions_org_user_uuid"),
+        Index("ix_chat_sessions_org_created", "org_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(255))
+    user_uuid: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chatkeep.dialects.quant import sessions
+from chatkeep.dialects.quant import catalog, chat, config, embeddings, sessions, usage
 
 PREFIXES = (
     "/api/v3/organizations/{organisation}/ai",  # the spec
@@ -17,5 +17,6 @@ def build() -> APIRouter:
     """One router holding the Quant handlers under each prefix; only the spec's family is in the schema."""
     router = APIRouter()
     for index, prefix in enumerate(PREFIXES):
-        router.include_router(sessions.router, prefix=prefix, include_in_schema=index == 0)
+        for part in (sessions, chat, embeddings, catalog, usage, config):
+            router.include_router(part.router, prefix=prefix, include_in_schema=index == 0)
     return router

@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.Column("model", sa.String(length=255), nullable=False),
         sa.Column("input_tokens", sa.Integer(), nullable=False),
         sa.Column("output_tokens", sa.Integer(), nullable=False),
+        sa.Column("cost_cents", sa.Float(), nullable=False),
         sa.Column("latency_ms", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),

@@ -1,0 +1,102 @@
+"""Every stored version of the messages in the conversations a caller may see.
+
+The message tree (see conversations) keeps every edit and regeneration. Clients that think in flat,
+versioned lists (Waldur's `replaces`, `include_history`) get two views of that tree:
+- a message is **superseded** when it is not on the path from the root to the conversation's leaf;
+- a message **replaces** its previous sibling: the newest earlier message with the same parent and the
+  same role (an edit replaces the user message it rewrites, a regeneration the answer it redoes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatkeep.core.principals import Principal
+from chatkeep.storage.models import Conversation, Message
+from chatkeep.storage.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class MessageVersion:
+    """One stored message with its place among the versions of its turn."""
+
+    message: Message
+    replaces: uuid.UUID | None
+    superseded: bool
+
+
+def active_path(messages: Iterable[Message], leaf_id: uuid.UUID | None) -> set[uuid.UUID]:
+    """Ids on the path from the root to `leaf_id`: the visible history."""
+    by_id = {m.id: m for m in messages}
+    path: set[uuid.UUID] = set()
+    cursor = leaf_id
+    while cursor is not None and cursor in by_id and cursor not in path:  # a corrupt cycle stops
+        path.add(cursor)
+        cursor = by_id[cursor].parent_id
+    return path
+
+
+def link_versions(messages: Sequence[Message], leaf_id: uuid.UUID | None) -> list[MessageVersion]:
+    """Mark one conversation's messages superseded or not and link each to the version it replaces."""
+    active = active_path(messages, leaf_id)
+    siblings: dict[tuple[uuid.UUID | None, str], list[Message]] = defaultdict(list)
+    for message in messages:
+        siblings[(message.parent_id, message.role)].append(message)
+    replaces: dict[uuid.UUID, uuid.UUID | None] = {}
+    for group in siblings.values():
+        group.sort(key=lambda m: (m.created_at, m.id))
+        previous: uuid.UUID | None = None
+        for message in group:
+            replaces[message.id] = previous
+            previous = message.id
+    return [MessageVersion(m, replaces[m.id], m.id not in active) for m in messages]
+
+
+async def get_all(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conversation_id: uuid.UUID | None = None,
+    include_superseded: bool = False,
+    flagged: bool | None = None,
+    roles: Collection[str] | None = None,
+) -> list[MessageVersion]:
+    """Messages of every visible conversation (or of one), ordered by sequence index, then creation.
+
+    A conversation the caller may not see, or that has expired, contributes nothing (no error).
+    Superseded versions are included only when asked for.
+    """
+    query = (
+        select(Message, Conversation.active_leaf_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.org_id == principal.org_id,
+            Message.org_id == principal.org_id,
+            or_(Conversation.expires_at.is_(None), Conversation.expires_at > utcnow()),
+        )
+    )
+    if not principal.sees_whole_org:
+        query = query.where(Conversation.user_id == principal.user_id)
+    if conversation_id is not None:
+        query = query.where(Conversation.id == conversation_id)
+    by_conversation: dict[uuid.UUID, list[Message]] = defaultdict(list)
+    leaves: dict[uuid.UUID, uuid.UUID | None] = {}
+    for message, leaf_id in await session.execute(query):
+        by_conversation[message.conversation_id].append(message)
+        leaves[message.conversation_id] = leaf_id
+    versions = [
+        version
+        for cid, messages in by_conversation.items()
+        for version in link_versions(messages, leaves[cid])
+        if (include_superseded or not version.superseded)
+        and (flagged is None or version.message.is_flagged == flagged)
+        and (roles is None or version.message.role in roles)
+    ]
+    versions.sort(key=lambda v: (v.message.sequence_index, v.message.created_at, v.message.id))
+    return versions

@@ -1,0 +1,88 @@
+"""Quant model catalogue: list (with a feature filter) and get."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from chatkeep.core import org_config
+from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.providers.base import ModelInfo
+
+router = APIRouter(tags=["AI Models"])
+
+# feature → the capability a model needs to be listed; unknown features (e.g. image_generation) list nothing.
+FEATURES = {"chat": "text", "embeddings": "embeddings", "vision": "image", "streaming": "streaming"}
+
+
+def render_model(model: ModelInfo, available: bool = True) -> dict[str, Any]:
+    """Both capability vocabularies (list schema and detail schema), so every client finds its own."""
+    multimodal = any(model.supports(k) for k in ("image", "video", "document"))
+    body: dict[str, Any] = {
+        "id": model.id,
+        "name": model.name or model.id,
+        "provider": model.provider,
+        "description": model.description,
+        "contextWindow": model.context_window,
+        "maxOutputTokens": model.max_output_tokens,
+        "capabilities": {
+            "text": model.supports("text"),
+            "multimodal": multimodal,
+            "embeddings": model.supports("embeddings"),
+            "streaming": model.supports("streaming"),
+            "toolUse": model.supports("tools"),
+            "supportsTools": model.supports("tools"),
+            "supportsStructuredOutput": model.supports("structured_output"),
+            "supportsMultimodal": multimodal,
+            "supportsVision": model.supports("image"),
+            "supportsStreaming": model.supports("streaming"),
+        },
+        "supportsTools": model.supports("tools"),
+        "supportsStructuredOutput": model.supports("structured_output"),
+        "supportsVision": model.supports("image"),
+        "supportsMultimodal": multimodal,
+        "supportedFeatures": [f for f, cap in FEATURES.items() if model.supports(cap)],
+        "pricing": {
+            "inputPerMToken": model.pricing.input_per_m,
+            "outputPerMToken": model.pricing.output_per_m,
+            "currency": model.pricing.currency,
+        },
+        "deprecated": model.deprecated,
+        "available": available,
+    }
+    if model.release_date:
+        body["releaseDate"] = model.release_date
+    return body
+
+
+@router.get("/models", operation_id="listAIModels")
+async def list_models(
+    request: Request,
+    principal: OrgPrincipal,
+    db: DB,
+    feature: Annotated[str, Query(max_length=64)] = "all",
+) -> dict[str, Any]:
+    """Models this organisation may use, optionally only those with a feature."""
+    async with db.read() as session:
+        config = await org_config.get(session, principal=principal)
+    models = [m for m in request.app.state.registry.models() if config.allows(m.id)]
+    if feature != "all":
+        needed = FEATURES.get(feature)
+        models = [m for m in models if needed is not None and m.supports(needed)]
+    return {"count": len(models), "models": [render_model(m) for m in models]}
+
+
+@router.get("/models/{modelId:path}", operation_id="getAIModel", response_model=None)
+async def get_model(modelId: str, request: Request, principal: OrgPrincipal, db: DB) -> Any:
+    """One model's details; 404 `MODEL_NOT_FOUND` for unknown or disabled models."""
+    async with db.read() as session:
+        config = await org_config.get(session, principal=principal)
+    model = request.app.state.registry.get(modelId)
+    if model is None or not config.allows(model.id):
+        return JSONResponse(
+            {"message": f"Model {modelId!r} not found", "code": "MODEL_NOT_FOUND", "error": "not_found"},
+            status_code=404,
+        )
+    return render_model(model)

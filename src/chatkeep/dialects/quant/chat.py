@@ -1,0 +1,181 @@
+"""Quant inference: buffered `chat` and SSE `chat/stream`, both over the core's turn engine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from chatkeep.core.errors import InvalidInput
+from chatkeep.core.turns import (
+    Delta,
+    GuardNotice,
+    PreparedTurn,
+    TurnDone,
+    TurnEngine,
+    TurnEvent,
+    TurnFailed,
+    TurnOptions,
+    TurnRequest,
+    TurnStarted,
+)
+from chatkeep.core.turns import ToolUse as ToolUseEvent
+from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
+from chatkeep.dialects.quant.content import new_budget, parse_content
+from chatkeep.dialects.quant.deps import OrgPrincipal
+from chatkeep.providers.base import ChatMessage, ToolSpec
+
+router = APIRouter(tags=["AI Inference"])
+PING_SECONDS = 15
+
+
+def get_engine(request: Request) -> TurnEngine:
+    engine: TurnEngine = request.app.state.turns
+    return engine
+
+
+Engine = Annotated[TurnEngine, Depends(get_engine)]
+
+
+def to_turn_request(body: ChatRequest, principal: OrgPrincipal) -> TurnRequest:
+    """Translate the wire request; content blocks are decoded and size-checked here."""
+    if body.async_:
+        raise InvalidInput("asynchronous execution is not supported; omit `async`", field="async")
+    budget = new_budget()
+    messages = tuple(
+        ChatMessage(role=m.role, content=parse_content(m.content, f"messages.{i}.content", budget))
+        for i, m in enumerate(body.messages)
+    )
+    tools = tuple(
+        ToolSpec(
+            name=t.toolSpec.name,
+            description=t.toolSpec.description,
+            input_schema=t.toolSpec.inputSchema.json_,
+        )
+        for t in (body.toolConfig.tools if body.toolConfig else [])
+    )
+    options = TurnOptions(
+        model_id=body.modelId,
+        system_prompt=body.systemPrompt,
+        max_tokens=body.maxTokens,
+        temperature=body.temperature,
+        top_p=body.topP,
+        stop=tuple(body.stopSequences or ()),
+        tools=tools,
+        response_format=body.responseFormat.model_dump() if body.responseFormat else None,
+    )
+    return TurnRequest(
+        principal=principal,
+        messages=messages,
+        options=options,
+        conversation_id=_session_id(body.sessionId),
+        user_id=body.userId,
+    )
+
+
+def _session_id(raw: str | None) -> uuid.UUID | None:
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidInput("sessionId must be a UUID", field="sessionId") from None
+
+
+def _usage(done: TurnDone) -> dict[str, Any]:
+    return {
+        "inputTokens": done.input_tokens,
+        "outputTokens": done.output_tokens,
+        "totalTokens": done.input_tokens + done.output_tokens,
+        "costCents": done.cost_cents,
+    }
+
+
+def _tool_use(uses: tuple[ToolUseEvent, ...]) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """One tool → an object, several → a list, none → omitted (the spec's three response patterns)."""
+    rendered = [{"toolUseId": u.id, "name": u.name, "input": u.input} for u in uses]
+    if not rendered:
+        return None
+    return rendered[0] if len(rendered) == 1 else rendered
+
+
+@router.post(
+    "/chat", response_model=ChatResponse, response_model_exclude_none=True, operation_id="chatInference"
+)
+async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> Any:
+    """Buffered chat: the whole answer in one JSON body (502/504 JSON when the model fails)."""
+    prepared = await engine.prepare(to_turn_request(body, principal))
+    done: TurnDone | None = None
+    failure: TurnFailed | None = None
+    async for event in engine.stream(prepared):
+        if isinstance(event, TurnDone):
+            done = event
+        elif isinstance(event, TurnFailed):
+            failure = event
+    if failure is not None or done is None:
+        status = failure.status if failure else 502
+        message = failure.message if failure else "the model returned no answer"
+        return JSONResponse(
+            {"error": failure.kind if failure else "upstream", "message": message}, status_code=status
+        )
+    return ChatResponse.model_validate(
+        {
+            "response": {"role": "assistant", "content": done.text, "toolUse": _tool_use(done.tool_uses)},
+            "model": prepared.model.id,
+            "requestId": prepared.request_id,
+            "finishReason": done.finish_reason,
+            "usage": _usage(done),
+            "sessionId": str(prepared.conversation_id) if prepared.conversation_id else None,
+        }
+    )
+
+
+@router.post("/chat/stream", operation_id="chatInferenceStream", response_class=EventSourceResponse)
+async def chat_stream(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> EventSourceResponse:
+    """Server-sent events whatever the Accept header says: start, content*, then done or error."""
+    prepared = await engine.prepare(to_turn_request(body, principal))
+    return EventSourceResponse(
+        _sse(engine, prepared),
+        ping=PING_SECONDS,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[ServerSentEvent]:
+    counter = 0
+
+    def frame(event: str, data: dict[str, Any]) -> ServerSentEvent:
+        nonlocal counter
+        counter += 1
+        return ServerSentEvent(data=orjson.dumps(data).decode(), event=event, id=f"chunk-{counter}")
+
+    events: AsyncIterator[TurnEvent] = engine.stream(prepared)
+    async for event in events:
+        if isinstance(event, TurnStarted):
+            start: dict[str, Any] = {"requestId": event.request_id, "model": event.model, "streaming": True}
+            if event.conversation_id:
+                start["sessionId"] = str(event.conversation_id)
+            yield frame("start", start)
+        elif isinstance(event, GuardNotice):
+            yield frame("guard", {"notice": event.text, "action": event.action})
+        elif isinstance(event, Delta):
+            yield frame("content", {"delta": event.text, "complete": False})
+        elif isinstance(event, TurnDone):
+            done: dict[str, Any] = {
+                "complete": True,
+                "usage": _usage(event),
+                "finishReason": event.finish_reason,
+                "stopReason": event.finish_reason,
+                "content": event.text,
+            }
+            tool_use = _tool_use(event.tool_uses)
+            if tool_use is not None:
+                done["toolUse"] = tool_use
+            yield frame("done", done)
+        elif isinstance(event, TurnFailed):
+            yield frame("error", {"error": event.message, "code": event.kind, "status": event.status})

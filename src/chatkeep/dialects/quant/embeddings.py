@@ -1,0 +1,49 @@
+"""Quant embeddings: one vector for a string, a list of vectors for a list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from chatkeep.core import embeddings
+from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.dialects.quant.schemas import WireModel
+from chatkeep.providers.base import ProviderError
+
+router = APIRouter(tags=["AI Inference"])
+_STATUS = {"timeout": 504, "rate_limited": 429, "bad_request": 400, "not_found": 404}
+
+
+class EmbeddingsRequest(WireModel):
+    input: str | list[str] = Field(description="A text, or up to 100 texts")
+    modelId: str | None = Field(default=None, max_length=255)
+    dimensions: int | None = Field(default=None)
+    normalize: bool = True
+
+
+@router.post("/embeddings", operation_id="embeddings", response_model=None)
+async def embed(body: EmbeddingsRequest, request: Request, principal: OrgPrincipal, db: DB) -> Any:
+    """Vectors for the input; the response's `embeddings` mirrors the input's shape."""
+    texts = [body.input] if isinstance(body.input, str) else body.input
+    try:
+        result = await embeddings.embed(
+            db,
+            request.app.state.registry,
+            principal=principal,
+            texts=texts,
+            model_id=body.modelId,
+            dimensions=body.dimensions,
+        )
+    except ProviderError as exc:
+        status = _STATUS.get(exc.kind, 502)
+        return JSONResponse({"error": exc.kind, "message": exc.message}, status_code=status)
+    vectors = result.vectors
+    return {
+        "embeddings": vectors[0] if isinstance(body.input, str) else vectors,
+        "model": result.model,
+        "dimension": len(vectors[0]) if vectors else 0,
+        "usage": {"inputTokens": result.input_tokens, "totalTokens": result.input_tokens},
+    }

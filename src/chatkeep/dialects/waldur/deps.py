@@ -1,0 +1,50 @@
+"""FastAPI dependencies for the Waldur dialect: the database and the `Authorization: Token …` principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from chatkeep.core import tokens
+from chatkeep.core.errors import Unauthenticated
+from chatkeep.core.principals import Principal
+from chatkeep.storage.database import Database
+
+# DRF TokenAuthentication's wording, which Waldur clients show to their users.
+NOT_PROVIDED = "Authentication credentials were not provided."
+INVALID_TOKEN = "Invalid token."
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def token_secret(authorization: str | None) -> str:
+    """The key from `Authorization: Token <key>`; any other scheme counts as no credentials, as in DRF."""
+    parts = (authorization or "").split()
+    if not parts or parts[0].lower() != "token":
+        raise Unauthenticated(NOT_PROVIDED)
+    if len(parts) == 1:
+        raise Unauthenticated("Invalid token header. No credentials provided.")
+    if len(parts) > 2:
+        raise Unauthenticated("Invalid token header. Token string should not contain spaces.")
+    return parts[1]
+
+
+async def token_principal(
+    db: Annotated[Database, Depends(get_db)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """The caller. Unknown and revoked tokens get the same answer, so neither can be told apart."""
+    secret = token_secret(authorization)
+    async with db.read() as session:
+        try:
+            return await tokens.authenticate(session, secret=secret)
+        except Unauthenticated:
+            raise Unauthenticated(INVALID_TOKEN) from None
+
+
+DB = Annotated[Database, Depends(get_db)]
+Caller = Annotated[Principal, Depends(token_principal)]

@@ -1,0 +1,143 @@
+"""Core rows rendered as Waldur JSON: hex UUIDs, `Z` timestamps and the superset message shape."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chatkeep.core import chat_sessions
+from chatkeep.core.conversation_search import TokenTotals
+from chatkeep.core.message_versions import MessageVersion
+from chatkeep.storage.models import ChatSession, Conversation
+
+UNTITLED = "New chat"
+SESSION_FIELDS = frozenset({"uuid", "user", "user_username", "user_full_name", "created", "modified"})
+THREAD_FIELDS = frozenset(
+    {
+        "uuid",
+        "name",
+        "chat_session",
+        "flags",
+        "is_archived",
+        "message_count",
+        "is_flagged",
+        "max_severity",
+        "user_username",
+        "user_full_name",
+        "created",
+        "modified",
+        # Added in later Waldur releases; clients that do not know them ignore them.
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "title_gen_input_tokens",
+        "title_gen_output_tokens",
+        "models_used",
+        "has_feedback",
+    }
+)
+DETECTION_FIELDS = ("is_flagged", "severity", "injection_categories", "pii_categories", "action_taken")
+SEVERITIES = frozenset({"none", "low", "medium", "high", "critical"})
+ACTIONS = frozenset({"allow", "flag", "warn", "redact", "block"})
+
+
+def hex_id(value: uuid.UUID) -> str:
+    """Waldur's StringUUID: 32 lowercase hex digits, no hyphens."""
+    return value.hex
+
+
+def timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, as DRF's encoder writes it."""
+    text = value.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+def selected(body: dict[str, Any], keep: frozenset[str] | None) -> dict[str, Any]:
+    """Only the keys asked for with `field`, or all of them."""
+    return body if keep is None else {key: value for key, value in body.items() if key in keep}
+
+
+def chat_session(row: ChatSession) -> dict[str, Any]:
+    # chatkeep stores no display names, so both names carry the user id.
+    return {
+        "uuid": hex_id(row.id),
+        "user": hex_id(row.user_uuid),
+        "user_username": row.user_id,
+        "user_full_name": row.user_id,
+        "created": timestamp(row.created_at),
+        "modified": timestamp(row.updated_at),
+    }
+
+
+def thread(row: Conversation, totals: TokenTotals | None = None) -> dict[str, Any]:
+    totals = totals or TokenTotals()
+    flagged = row.is_flagged or row.max_severity != "none"
+    return {
+        "uuid": hex_id(row.id),
+        "name": row.title or UNTITLED,
+        "chat_session": hex_id(chat_sessions.session_id(row.org_id, row.user_id)),
+        "flags": {"is_flagged": row.is_flagged, "max_severity": row.max_severity} if flagged else {},
+        "is_archived": row.archived,
+        "message_count": row.message_count,  # the visible history: superseded versions do not count
+        "is_flagged": row.is_flagged,
+        "max_severity": row.max_severity,
+        "user_username": row.user_id,
+        "user_full_name": row.user_id,
+        "created": timestamp(row.created_at),
+        "modified": timestamp(row.updated_at),
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "total_tokens": row.total_tokens,
+        "title_gen_input_tokens": None,
+        "title_gen_output_tokens": None,
+        "models_used": ",".join(totals.models),
+        "has_feedback": False,
+    }
+
+
+def message(version: MessageVersion, *, detections: bool) -> dict[str, Any]:
+    """The 8.0.6 shape (`content`) and the 8.1.3 shape (`blocks`, `warning`, tokens, feedback) at once."""
+    m = version.message
+    body: dict[str, Any] = {
+        "uuid": hex_id(m.id),
+        "thread": hex_id(m.conversation_id),
+        "role": m.role,
+        "content": m.content,
+        # Stored blocks are provider blocks (media, tool calls); Waldur clients get the text as markdown.
+        "blocks": [{"id": "blk_0", "key": "markdown", "status": "complete", "content": m.content}],
+        "warning": "",
+        "sequence_index": m.sequence_index,
+        "replaces": hex_id(version.replaces) if version.replaces else None,
+        "created": timestamp(m.created_at),
+        "model": m.model,
+        "input_tokens": m.input_tokens,
+        "output_tokens": m.output_tokens,
+        "feedback_score": None,
+        "feedback_comment": None,
+        "feedback_category": None,
+        "feedback_submitted_at": None,
+    }
+    if detections:
+        body |= {
+            "is_flagged": m.is_flagged,
+            "severity": m.severity if m.severity in SEVERITIES else "none",
+            "injection_categories": _categories(m.injection_categories, m.severity),
+            "pii_categories": _categories(m.pii_categories, m.severity),
+            "action_taken": _action(m.action_taken, flagged=m.is_flagged),
+        }
+    return body
+
+
+def _categories(stored: Any, severity: str) -> dict[str, str]:
+    """`{category: severity}`; the 8.1.3 client cannot parse a list, so a legacy list becomes an object."""
+    if isinstance(stored, dict):
+        return {str(k): str(v) for k, v in stored.items()}
+    return {str(category): severity for category in stored or ()}
+
+
+def _action(stored: str, *, flagged: bool) -> str:
+    """Waldur's action enum; the generated clients reject any other value, such as chatkeep's "none"."""
+    if stored in ACTIONS:
+        return stored
+    return "flag" if flagged else "allow"

@@ -1,0 +1,103 @@
+"""Waldur `POST /api/chat/stream/`: one turn, streamed as NDJSON records.
+
+Records: `{"m": {"thread_uuid"}}` first; `{"w": notice}` when a guard acted; `{"k": "markdown", "c": text}`
+for answer text; `{"e": message}` on failure; and last `{"m": {"user_message_uuid", "assistant_message_uuid",
+"done": true}}`. `done` is our end-of-stream marker (existing clients ignore unknown keys), so a truncated
+body can be told from a finished one. The thread's title is set from the first input when it is created,
+so nothing runs after the last record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chatkeep.core.errors import InvalidInput, NotFound
+from chatkeep.core.turns import (
+    Delta,
+    GuardNotice,
+    PreparedTurn,
+    TurnEngine,
+    TurnFailed,
+    TurnRequest,
+    TurnStarted,
+)
+from chatkeep.dialects.waldur.deps import Caller
+from chatkeep.providers.base import ChatMessage
+
+router = APIRouter(tags=["chat"])
+
+MODES = {None: "append", "reload": "regenerate", "edit": "edit"}
+
+
+class StreamRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    input: str = Field(min_length=1, max_length=50_000)
+    thread_uuid: uuid.UUID | None = None
+    mode: Literal["reload", "edit"] | None = None
+    edit_message_uuid: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _modes(self) -> StreamRequest:
+        if self.mode is not None and self.thread_uuid is None:
+            raise InvalidInput("mode requires thread_uuid to be provided.", field="mode")
+        if self.mode == "edit" and self.edit_message_uuid is None:
+            raise InvalidInput("edit_message_uuid is required when mode='edit'.", field="edit_message_uuid")
+        if self.mode != "edit" and self.edit_message_uuid is not None:
+            raise InvalidInput("edit_message_uuid is only valid with mode='edit'.", field="edit_message_uuid")
+        return self
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record) + b"\n"
+
+
+@router.post("/api/chat/stream/", operation_id="chat_stream", response_class=StreamingResponse)
+async def chat_stream(body: StreamRequest, request: Request, principal: Caller) -> StreamingResponse:
+    """Stream an answer into a thread (a new one when `thread_uuid` is absent)."""
+    engine: TurnEngine = request.app.state.turns
+    turn = TurnRequest(
+        principal=principal,
+        messages=(ChatMessage.of_text("user", body.input),),
+        conversation_id=body.thread_uuid,
+        new_conversation=body.thread_uuid is None,
+        mode=MODES[body.mode],  # type: ignore[arg-type]
+        edit_message_id=body.edit_message_uuid,
+    )
+    try:
+        prepared = await engine.prepare(turn)
+    except NotFound as exc:
+        raise NotFound("Thread not found." if exc.field == "sessionId" else "Message not found.") from None
+    return StreamingResponse(
+        _records(engine, prepared),
+        media_type="application/x-ndjson",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _records(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[bytes]:
+    final: dict[str, Any] = {"done": True}
+    async for event in engine.stream(prepared):
+        if isinstance(event, TurnStarted):
+            assert event.conversation_id is not None
+            yield _line({"m": {"thread_uuid": event.conversation_id.hex}})
+            if event.user_message_ids:
+                final["user_message_uuid"] = event.user_message_ids[-1].hex
+            if event.assistant_message_id:
+                final["assistant_message_uuid"] = event.assistant_message_id.hex
+        elif isinstance(event, GuardNotice):
+            yield _line({"w": event.text})
+        elif isinstance(event, Delta):
+            yield _line({"k": "markdown", "c": event.text})
+        elif isinstance(event, TurnFailed):
+            yield _line(
+                {"e": "Chat processing was interrupted. Please try again later. (" + event.message + ")"}
+            )
+    yield _line({"m": final})

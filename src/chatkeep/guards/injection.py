@@ -1,0 +1,88 @@
+"""Score a text for prompt-injection: which attack categories it shows and how severe each is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chatkeep.guards.hidden_text import hidden_texts
+from chatkeep.guards.injection_languages import LANGUAGE_RULES
+from chatkeep.guards.injection_rule import InjectionRule
+from chatkeep.guards.injection_rules import ENGLISH_RULES
+from chatkeep.guards.normalise import normalised_view, original_view
+from chatkeep.guards.severity import Severity, severity_for_score
+
+RULES: tuple[InjectionRule, ...] = ENGLISH_RULES + LANGUAGE_RULES
+
+# Several kinds of attack in one message are rarely an accident: each extra category adds this much.
+CATEGORY_BONUS = 0.1
+MAX_BONUS = 0.2
+# Instructions smuggled in an encoding are worse than the same words in the clear.
+HIDDEN_BONUS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionResult:
+    """The overall score in [0, 1] and each category found with its severity."""
+
+    score: float = 0.0
+    categories: dict[str, Severity] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> Severity:
+        return severity_for_score(self.score)
+
+
+def detect_injection(text: str) -> InjectionResult:
+    """Find the injection categories in `text`, including instructions hidden in encodings.
+
+    Rules run on the normalised view (and the original view where a rule needs it), then on every
+    text `hidden_texts` recovers.
+    """
+    normalised = normalised_view(text)
+    weights = _match(original_view(text), normalised)
+    for hidden in hidden_texts(text, normalised):
+        inner = _match(original_view(hidden), normalised_view(hidden))
+        if inner:
+            weight = min(1.0, max(inner.values()) + HIDDEN_BONUS)
+            weights["encoded_payload"] = max(weights.get("encoded_payload", 0.0), weight)
+    return score(weights)
+
+
+def score(weights: dict[str, float]) -> InjectionResult:
+    """Turn per-category weights into a result: the strongest weight plus a bonus for extra categories."""
+    if not weights:
+        return InjectionResult()
+    bonus = min(MAX_BONUS, CATEGORY_BONUS * (len(weights) - 1))
+    categories = {name: severity_for_score(min(1.0, weight + bonus)) for name, weight in weights.items()}
+    return InjectionResult(min(1.0, max(weights.values()) + bonus), categories)
+
+
+def _match(original: str, normalised: str) -> dict[str, float]:
+    # Needle checks are cached per view: many rules share needles ("instruction", "your").
+    in_normalised: dict[str, bool] = {}
+    in_original: dict[str, bool] = {}
+    weights: dict[str, float] = {}
+    for rule in RULES:
+        if rule.weight <= weights.get(rule.category, 0.0):
+            continue  # this category already has a stronger hit
+        if _matches(rule, normalised, in_normalised) or (
+            rule.also_original and _matches(rule, original, in_original)
+        ):
+            weights[rule.category] = rule.weight
+    return weights
+
+
+def _matches(rule: InjectionRule, view: str, present: dict[str, bool]) -> bool:
+    if rule.needles is not None and not _any_present(rule.needles, view, present):
+        return False
+    return rule.pattern.search(view) is not None
+
+
+def _any_present(needles: frozenset[str], haystack: str, present: dict[str, bool]) -> bool:
+    for needle in needles:
+        found = present.get(needle)
+        if found is None:
+            found = present[needle] = needle in haystack
+        if found:
+            return True
+    return False
