@@ -2,7 +2,7 @@
 
 A provider turns a `ChatRequest` into an async stream of `ProviderEvent`s:
 
-    Started?  (TextDelta | ToolCall)*  Usage?  Finish
+    (TextDelta | ToolCall)*  Usage  Finish
 
 - `TextDelta` carries a piece of assistant text, in order.
 - `ToolCall` carries one complete tool invocation the model asked for.
