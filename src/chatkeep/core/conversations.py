@@ -235,6 +235,8 @@ async def append_messages(
             **new.safety,
         )
         session.add(message)
+        if conversation.title is None and new.role == "user" and new.content.strip():
+            conversation.title = title_from(new.content)  # a list of sessions needs something to show
         if message.is_flagged:
             _roll_up_flag(conversation, message.severity)
         created.append(message)

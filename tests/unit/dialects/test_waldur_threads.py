@@ -63,9 +63,18 @@ async def test_thread_renders_every_field_and_counts_only_the_visible_history(
 async def test_untitled_thread_is_called_new_chat(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    await make_thread(db, tenant.member)
+    await make_thread(db, tenant.member, texts=())
     (thread,) = (await client.get(URL, headers=token(tenant.member))).json()
     assert thread["name"] == "New chat"
+    assert thread["message_count"] == 0
+
+
+async def test_thread_without_title_is_named_from_its_first_user_message(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    await make_thread(db, tenant.member, texts=("How do I resize a volume?", "Like this."))
+    (thread,) = (await client.get(URL, headers=token(tenant.member))).json()
+    assert thread["name"] == "How do I resize a volume?"
     assert thread["message_count"] == 2
 
 
@@ -191,14 +200,14 @@ async def test_query_searches_names_message_text_and_owner_case_insensitively(
     first, second = tenant.member_user(0), tenant.member_user(1)
     budget = await make_thread(db, tenant.members[first], title="Quarterly Budget")
     iban = await make_thread(db, tenant.members[first], texts=("Where is my IBAN?", "Here."))
+    empty = await make_thread(db, tenant.members[first], texts=())
     versions = await make_versioned_thread(db, tenant.members[second], title="Other")
     assert await uuids(client, tenant.admin, {"query": "bUdGeT"}) == [budget]
     assert await uuids(client, tenant.admin, {"query": "iban"}) == [iban]
-    assert await uuids(client, tenant.admin, {"query": "new chat"}) == [
-        iban
-    ]  # what untitled threads are called
+    # What a thread with no messages yet is called.
+    assert await uuids(client, tenant.admin, {"query": "new chat"}) == [empty]
     assert await uuids(client, tenant.admin, {"query": second.upper()}) == [versions.thread]
-    assert set(await uuids(client, tenant.admin, {"query": first})) == {budget, iban}
+    assert set(await uuids(client, tenant.admin, {"query": first})) == {budget, iban, empty}
     assert await uuids(client, tenant.admin, {"query": "q2b"}) == [versions.thread]
     assert await uuids(client, tenant.admin, {"query": "%"}) == []  # LIKE wildcards are literal
     assert await uuids(client, tenant.admin, {"query": "no such words"}) == []
