@@ -235,3 +235,45 @@ async def test_chunked_oversized_body_gets_413(client: httpx.AsyncClient, tenant
         headers={**bearer(tenant.service), "content-type": "application/json"},
     )
     assert response.status_code == 413
+
+
+PRIVATE_KEY = (
+    "key: -----BEGIN RSA PRIVATE KEY-----\n"
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u\n"
+    "+qKhbwKfBstIs+bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo9z+40RQ\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+
+
+async def test_appended_user_messages_pass_the_guards(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    created = await create(
+        client,
+        tenant,
+        initialMessages=[{"role": "user", "content": "My IBAN is GB82 WEST 1234 5698 7654 32"}],
+    )
+    url = f"{base(tenant)}/sessions/{created['sessionId']}"
+    await client.put(
+        url,
+        json={
+            "newMessages": [
+                {
+                    "role": "user",
+                    "content": PRIVATE_KEY,
+                },
+                {"role": "assistant", "content": "I will not repeat that."},
+            ]
+        },
+        headers=bearer(tenant.service),
+    )
+    history = (await client.get(url, headers=bearer(tenant.service))).json()["messages"]
+    assert "GB82" not in history[0]["content"] and "REDACTED" in history[0]["content"]
+    assert "MIIEowIBAAKCAQEA" not in history[1]["content"]
+    assert history[2]["content"] == "I will not repeat that."
+    flagged = (
+        await client.get(
+            "/api/chat-messages/",
+            params={"thread": created["sessionId"]},
+            headers={"Authorization": f"Token {tenant.admin}"},
+        )
+    ).json()
+    assert [m["action_taken"] for m in flagged] == ["redact", "block", "allow"]

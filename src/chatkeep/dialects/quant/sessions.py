@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from chatkeep.core import conversations
+from chatkeep.core import conversations, screening
 from chatkeep.core.conversations import NewMessage
 from chatkeep.core.errors import InvalidInput
 from chatkeep.dialects.quant.deps import DB, OrgPrincipal
@@ -72,6 +72,8 @@ def render_message(m: Message) -> SessionMessageOut:
 async def create_session(body: CreateSessionRequest, principal: OrgPrincipal, db: DB) -> dict[str, object]:
     """Create a chat session for a user of the organisation; it expires after `expirationMinutes`."""
     async with db.write() as session:
+        policy = await screening.policy_for(session, principal=principal)
+        initial = [NewMessage(role=m.role, content=m.content) for m in body.initialMessages or []]
         conversation = await conversations.create(
             session,
             principal=principal,
@@ -79,7 +81,7 @@ async def create_session(body: CreateSessionRequest, principal: OrgPrincipal, db
             group=body.sessionGroup,
             metadata=body.metadata,
             expires_in=timedelta(minutes=body.expirationMinutes),
-            initial_messages=[NewMessage(role=m.role, content=m.content) for m in body.initialMessages or []],
+            initial_messages=screening.screen(initial, policy),
         )
         return render_session(conversation)
 
@@ -129,10 +131,10 @@ async def update_session(
             session, principal=principal, conversation_id=session_id(sessionId), for_update=True
         )
         if body.newMessages:
+            policy = await screening.policy_for(session, principal=principal)
+            new = [NewMessage(role=m.role, content=m.content) for m in body.newMessages]
             await conversations.append_messages(
-                session,
-                conversation=conversation,
-                messages=[NewMessage(role=m.role, content=m.content) for m in body.newMessages],
+                session, conversation=conversation, messages=screening.screen(new, policy)
             )
         conversations.update(
             conversation, status=body.status, metadata=body.metadata, add_tokens=body.tokensUsed or 0
