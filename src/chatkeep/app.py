@@ -11,16 +11,19 @@ from fastapi import FastAPI
 from chatkeep import __version__
 from chatkeep.body_limit import BodyLimitMiddleware
 from chatkeep.core import housekeeping
+from chatkeep.core.limits import Limits
 from chatkeep.core.turns import TurnEngine
-from chatkeep.dialects import errors
+from chatkeep.dialects import errors, openapi_docs
 from chatkeep.dialects.native import health
 from chatkeep.dialects.quant import router as quant
 from chatkeep.dialects.waldur import router as waldur
 from chatkeep.dialects.waldur import stream as waldur_stream
+from chatkeep.log_privacy import keep_content_out_of_logs
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
+from chatkeep.storage.window_counters import open_counter
 
 
 def create_app(settings: Settings | None = None, *, registry: ModelRegistry | None = None) -> FastAPI:
@@ -30,22 +33,31 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     """
     settings = settings or Settings()
     models = registry or ModelRegistry.from_settings(settings)
+    keep_content_out_of_logs(allow_content=settings.log_content)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.resolved_database_url())
+        db = Database(settings.resolved_database_url(), hide_parameters=not settings.log_content)
         if settings.auto_migrate:
             await migrate(db)
+        counter = open_counter(settings.redis_url, prefix=settings.redis_key_prefix)
+        limits = Limits(
+            counter,
+            requests_per_minute=settings.rate_limit_rpm,
+            monthly_token_quota=settings.monthly_token_quota,
+        )
         app.state.db = db
         app.state.registry = models
+        app.state.limits = limits
         app.state.turns = TurnEngine(
             db,
             models,
             first_token_timeout=settings.first_token_timeout_seconds,
             total_timeout=settings.provider_timeout_seconds,
+            limits=limits,
         )
         # A turn still "in progress" long after any model call could last was cut off by a crash.
-        stale_after = settings.provider_timeout_seconds + 60
+        stale_after = settings.resolved_stale_turn_seconds()
         purger = asyncio.create_task(
             housekeeping.run_forever(
                 db, interval=settings.purge_interval_seconds, stale_turn_seconds=stale_after
@@ -58,6 +70,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
             await models.aclose()
+            await counter.aclose()
             await db.dispose()
 
     app = FastAPI(
@@ -68,6 +81,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     )
     app.state.settings = settings
     errors.install(app)
+    openapi_docs.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_http)
     app.include_router(health.router)
     app.include_router(quant.build())

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from chatkeep.core import organisations, tokens
 from chatkeep.core.bootstrap import bootstrap
@@ -60,7 +61,8 @@ def serve(
     import uvicorn
 
     settings = Settings()
-    console.print(f"chatkeep database: {settings.resolved_database_url()}")
+    # A URL object prints its password as ***; this line ends up in service logs.
+    console.print(f"chatkeep database: {make_url(settings.resolved_database_url())}")
 
     async def prepare(db: Database) -> tokens.IssuedToken | None:
         return await bootstrap(db) if settings.bootstrap else None
@@ -78,6 +80,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
+        access_log=settings.access_log,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         description="On first start against an empty database, create a default organisation and token.",
     )
     log_level: str = "info"
+    access_log: bool = Field(
+        default=True,
+        description="Log one line per request (uvicorn's access log); off saves CPU per request.",
+    )
 
     # Models and providers
     models_file: Path | None = Field(
@@ -59,6 +63,52 @@ class Settings(BaseSettings):
     first_token_timeout_seconds: float = Field(
         default=60.0, gt=0, description="Longest to wait for a model's first token."
     )
+    stale_turn_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="A turn still in progress this long after it started was cut off by a crash, and is "
+        "marked failed (at start and on every purge round). Must exceed provider_timeout_seconds, so a turn "
+        "still running on another replica is never failed; the excess covers clock skew between replicas "
+        "and waiting for the database. Default: provider_timeout_seconds + 60.",
+    )
+
+    # Limits, shared counters and log privacy
+    rate_limit_rpm: int | None = Field(
+        default=None,
+        ge=-1,
+        description="API requests per minute per organisation, unless its AI config says otherwise. "
+        "None or -1: no limit.",
+    )
+    monthly_token_quota: int | None = Field(
+        default=None,
+        ge=-1,
+        description="Model tokens (input + output) per organisation per UTC calendar month, unless its AI "
+        "config says otherwise. None or -1: no quota.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0. Rate-limit counters live there, shared by every replica; without "
+        "it each server process counts on its own.",
+    )
+    redis_key_prefix: str = Field(default="chatkeep", description="Prefix of every Redis key we write.")
+    log_content: bool = Field(
+        default=False,
+        description="Let message content reach the logs: SQL parameters and result rows (when SQLAlchemy "
+        "logging is on) and SDK request-body debug logs. Off: those are hidden or dropped.",
+    )
+
+    @model_validator(mode="after")
+    def _stale_turns_outlive_model_calls(self) -> Settings:
+        if self.stale_turn_seconds is not None and self.stale_turn_seconds <= self.provider_timeout_seconds:
+            raise ValueError(
+                "stale_turn_seconds must be greater than provider_timeout_seconds: a shorter cutoff would "
+                "fail turns that are still running"
+            )
+        return self
+
+    def resolved_stale_turn_seconds(self) -> float:
+        """How old an in-progress turn must be before it is taken for one cut off by a crash."""
+        return self.stale_turn_seconds or self.provider_timeout_seconds + 60
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside data_dir."""

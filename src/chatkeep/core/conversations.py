@@ -19,7 +19,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core import chat_sessions
-from chatkeep.core.errors import Forbidden, InvalidInput, NotFound
+from chatkeep.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chatkeep.core.principals import Principal
 from chatkeep.storage.models import Conversation, Message
 from chatkeep.storage.types import utcnow
@@ -27,6 +27,7 @@ from chatkeep.storage.types import utcnow
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 STATUSES = frozenset({"active", "completed"})
 MAX_EXTENSION = timedelta(minutes=1440)
+MAX_TOTAL_TOKENS = 2**31 - 1  # total_tokens is a 32-bit integer column on PostgreSQL
 
 
 @dataclass(slots=True)
@@ -164,6 +165,9 @@ def update(
         conversation.meta = merged
     if add_tokens < 0:
         raise InvalidInput("tokensUsed must not be negative", field="tokensUsed")
+    if conversation.total_tokens + add_tokens > MAX_TOTAL_TOKENS:
+        # Valid on its own, but not on top of what the session already counts: a conflict with its state.
+        raise Conflict(f"a session's token total cannot exceed {MAX_TOTAL_TOKENS}", field="tokensUsed")
     conversation.total_tokens += add_tokens
     conversation.updated_at = utcnow()
     return conversation
@@ -200,11 +204,13 @@ async def append_messages(
     conversation: Conversation,
     messages: Sequence[NewMessage],
     parent_id: uuid.UUID | None = None,
+    flush: bool = True,
 ) -> list[Message]:
     """Append messages as a chain under `parent_id` (default: the active leaf) and make the last the leaf.
 
     The caller holds the conversation row for update (see `get(for_update=True)`), which keeps the
-    leaf and the sequence race-free.
+    leaf and the sequence race-free. `flush=False` leaves the rows to the session's next flush, for a
+    caller that appends again under the new leaf: both appends then cost one UPDATE and one INSERT.
     """
     if parent_id is None:
         parent_id = conversation.active_leaf_id
@@ -245,7 +251,8 @@ async def append_messages(
         conversation.active_leaf_id = created[-1].id
         conversation.message_count = depth
         conversation.updated_at = now
-    await session.flush()
+    if flush:
+        await session.flush()
     return created
 
 
@@ -279,12 +286,10 @@ async def visible_history(session: AsyncSession, *, conversation: Conversation) 
 
 
 async def _message_in(session: AsyncSession, conversation: Conversation, message_id: uuid.UUID) -> Message:
-    message = (
-        await session.execute(
-            select(Message).where(Message.id == message_id, Message.conversation_id == conversation.id)
-        )
-    ).scalar_one_or_none()
-    if message is None:
+    # session.get answers from the identity map when the row is already loaded or was just added (a turn's
+    # reserved answer goes under the message stored a moment before): one query fewer per turn.
+    message = await session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
         raise NotFound("message not found", field="message")
     return message
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from chatkeep.core import org_config
 from chatkeep.core import usage as usage_ledger
 from chatkeep.core.errors import InvalidInput
+from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
 from chatkeep.providers.base import ModelInfo
 from chatkeep.storage.database import Database
@@ -34,12 +35,14 @@ async def embed(
     texts: list[str],
     model_id: str | None,
     dimensions: int | None = None,
+    limits: Limits | None = None,
 ) -> Embeddings:
     """Embed up to 100 texts; a ProviderError propagates for the dialect to render (502/504)."""
     if not texts or len(texts) > MAX_TEXTS:
         raise InvalidInput(f"input must hold 1 to {MAX_TEXTS} texts", field="input")
     async with db.read() as session:
         config = await org_config.get(session, principal=principal)
+        await (limits or Limits()).check_quota(session, principal=principal, config=config)
     model = registry.get_or_raise(model_id) if model_id else _default_embedder(registry, config)
     if not model.supports("embeddings"):
         raise InvalidInput(f"model {model.id!r} cannot embed", field="modelId")

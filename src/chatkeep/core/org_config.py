@@ -1,4 +1,4 @@
-"""An organisation's AI configuration: allowed and default models, generation defaults, guard policy."""
+"""An organisation's AI configuration: allowed and default models, generation defaults, guards, limits."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class AIConfig(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     system_prompt: str | None = Field(default=None, max_length=100_000)
     guard_policy: dict[str, Any] | None = None
+    # Limits (see core.limits): None = the server default, -1 = no limit, otherwise the cap.
+    requests_per_minute: int | None = Field(default=None, ge=-1)
+    monthly_token_quota: int | None = Field(default=None, ge=-1)
 
     def allows(self, model_id: str) -> bool:
         return not self.enabled_models or model_id in self.enabled_models
@@ -31,7 +34,11 @@ class AIConfig(BaseModel):
 
 async def get(session: AsyncSession, *, principal: Principal) -> AIConfig:
     """The caller's organisation's AI config (defaults where nothing was set)."""
-    org = await session.get(Organisation, principal.org_id)
+    return of(await session.get(Organisation, principal.org_id))
+
+
+def of(org: Organisation | None) -> AIConfig:
+    """The AI config stored on an organisation row (defaults where nothing was set)."""
     return AIConfig.model_validate((org.config if org else None) or {})
 
 
@@ -43,7 +50,10 @@ async def update(
     if org is None:  # the token outlived its organisation
         raise InvalidInput("organisation no longer exists")
     try:
-        merged = AIConfig.model_validate({**(org.config or {}), **changes})
+        # A null resets a field to its default, as leaving it out of the stored config does.
+        merged = AIConfig.model_validate(
+            {k: v for k, v in {**(org.config or {}), **changes}.items() if v is not None}
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])

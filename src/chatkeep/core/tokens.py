@@ -79,26 +79,35 @@ async def revoke(session: AsyncSession, *, token_id: uuid.UUID) -> ApiToken:
 
 async def authenticate(session: AsyncSession, *, secret: str) -> Principal:
     """Resolve a presented secret to its Principal; Unauthenticated for unknown or revoked tokens."""
+    principal, _ = await authenticate_with_org(session, secret=secret)
+    return principal
+
+
+async def authenticate_with_org(session: AsyncSession, *, secret: str) -> tuple[Principal, Organisation]:
+    """Like `authenticate`, also returning the organisation row, read by the same query (its config
+    decides the caller's limits on every request, so it should not cost a second query)."""
     if not secret or len(secret) > _MAX_TOKEN_LENGTH:
         raise Unauthenticated("invalid token")
     digest = hash_secret(secret)
     row = (
         await session.execute(
-            select(ApiToken, Organisation.name)
+            select(ApiToken, Organisation)
             .join(Organisation, Organisation.id == ApiToken.org_id)
             .where(ApiToken.secret_hash == digest)
         )
     ).first()
-    # The lookup is by digest; compare again in constant time so no timing difference leaks either way.
+    # Timing safety comes from looking up by digest: callers choose secrets, not their SHA-256, so how long
+    # the index comparison takes tells them nothing usable. compare_digest is a cheap re-check, not the guard.
     if row is None or not hmac.compare_digest(row[0].secret_hash, digest):
         raise Unauthenticated("invalid token")
-    token, org_name = row
+    token, org = row
     if token.revoked_at is not None:
         raise Unauthenticated("token has been revoked")
-    return Principal(
+    principal = Principal(
         org_id=token.org_id,
-        org_name=org_name,
+        org_name=org.name,
         user_id=token.user_id,
         role=Role(token.role),
         token_id=token.id,
     )
+    return principal, org

@@ -48,15 +48,16 @@ async def place_input(
     request: TurnRequest,
     incoming: list[ChatMessage],
     verdict: GuardVerdict | None,
-) -> tuple[uuid.UUID | None, list[Message]]:
-    """Store the input according to the mode; return the assistant row's parent and the stored rows."""
+) -> tuple[uuid.UUID | None, list[Message], list[Message]]:
+    """Store the input according to the mode; return the assistant row's parent, the stored rows (added to
+    the session, not yet flushed) and the visible history as it was before (see `visible_after`)."""
     history = await conversations.visible_history(session, conversation=conversation)
     if request.mode == "regenerate":
         # A new sibling of the newest answer: its parent is the newest user message on the path.
         last_user = next((m for m in reversed(history) if m.role == "user"), None)
         if last_user is None:
             raise InvalidInput("there is no message to regenerate an answer for", field="mode")
-        return last_user.id, []
+        return last_user.id, [], history
     parent_id: uuid.UUID | None = None
     if request.mode == "edit":
         target = next((m for m in history if m.id == request.edit_message_id), None)
@@ -78,17 +79,37 @@ async def place_input(
         )
         for i, m in enumerate(new)
     ]
+    # Not flushed: the turn appends its reserved answer under these rows next, and one flush writes both.
     if request.mode == "edit":
         stored = (
             await conversations.append_messages(
-                session, conversation=conversation, messages=to_store, parent_id=parent_id
+                session, conversation=conversation, messages=to_store, parent_id=parent_id, flush=False
             )
             if parent_id is not None
             else await _append_at_root(session, conversation, to_store)
         )
     else:
-        stored = await conversations.append_messages(session, conversation=conversation, messages=to_store)
-    return stored[-1].id, stored
+        stored = await conversations.append_messages(
+            session, conversation=conversation, messages=to_store, flush=False
+        )
+    return stored[-1].id, stored, history
+
+
+def visible_after(before: list[Message], added: list[Message]) -> list[Message] | None:
+    """The visible history once `added` (a chain of new rows, oldest first) hangs under a message of
+    `before` (the history read at the start of the same transaction), worked out without a query.
+
+    None when `added` does not attach to `before` as expected; the caller then reads the history again.
+    """
+    if not added:
+        return list(before)
+    anchor = added[0].parent_id
+    if anchor is None:
+        return list(added)
+    for index, message in enumerate(before):
+        if message.id == anchor:
+            return [*before[: index + 1], *added]
+    return None
 
 
 async def _append_at_root(
@@ -97,4 +118,6 @@ async def _append_at_root(
     """Editing the very first message: the new version is a second root of the tree."""
     conversation.active_leaf_id = None
     conversation.message_count = 0
-    return await conversations.append_messages(session, conversation=conversation, messages=messages)
+    return await conversations.append_messages(
+        session, conversation=conversation, messages=messages, flush=False
+    )

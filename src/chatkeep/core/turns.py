@@ -12,6 +12,7 @@ after that, failures arrive as a `TurnFailed` event. The write lock is never hel
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+from sqlalchemy import update as sql_update
 
 from chatkeep.core import conversations, org_config
 from chatkeep.core import usage as usage_ledger
@@ -26,8 +28,9 @@ from chatkeep.core.content import media_kinds
 from chatkeep.core.context import fit_to_window
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.history import replayable
+from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
-from chatkeep.core.turn_input import guard_input, place_input, system_texts
+from chatkeep.core.turn_input import guard_input, place_input, system_texts, visible_after
 from chatkeep.guards import GuardPolicy, GuardVerdict
 from chatkeep.providers.base import (
     ChatMessage,
@@ -47,6 +50,7 @@ from chatkeep.storage.models import Conversation, Message
 if TYPE_CHECKING:
     from chatkeep.providers.registry import ModelRegistry
 
+log = logging.getLogger("chatkeep.turns")
 Mode = Literal["append", "regenerate", "edit"]
 REFUSAL = "I can't help with that request."
 
@@ -123,6 +127,7 @@ class TurnFailed:
     kind: str
     message: str
     status: int
+    retry_after: float | None = None  # the upstream's hint when it rate-limited us
 
 
 TurnEvent = TurnStarted | GuardNotice | Delta | ToolUse | TurnDone | TurnFailed
@@ -157,11 +162,13 @@ class TurnEngine:
         *,
         first_token_timeout: float = 60.0,
         total_timeout: float = 120.0,
+        limits: Limits | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
         self.first_token_timeout = first_token_timeout
         self.total_timeout = total_timeout
+        self.limits = limits or Limits()
 
     # ---- prepare -------------------------------------------------------------------------------
 
@@ -170,6 +177,7 @@ class TurnEngine:
         principal = request.principal
         async with self.db.read() as session:
             config = await org_config.get(session, principal=principal)
+            await self.limits.check_quota(session, principal=principal, config=config)
         model = self._choose_model(request, config)
         self._check_capabilities(model, request)
         policy = GuardPolicy.model_validate(config.guard_policy) if config.guard_policy else None
@@ -239,7 +247,7 @@ class TurnEngine:
     ) -> list[ChatMessage]:
         """Store the new user message(s) and reserve the assistant row; return the history to send."""
         request = prepared.request
-        async with self.db.write() as session:
+        async with self.db.write(serialize=request.conversation_id) as session:
             if request.new_conversation:
                 first_text = next((m.text for m in incoming if m.role == "user"), "")
                 conversation = await conversations.create(
@@ -256,7 +264,7 @@ class TurnEngine:
                     conversation_id=request.conversation_id,
                     for_update=True,
                 )
-            parent_id, stored = await place_input(session, conversation, request, incoming, verdict)
+            parent_id, stored, before = await place_input(session, conversation, request, incoming, verdict)
             (placeholder,) = await conversations.append_messages(
                 session,
                 conversation=conversation,
@@ -265,9 +273,13 @@ class TurnEngine:
                         role="assistant", content="", status="in_progress", model=prepared.model.id
                     )
                 ],
-                parent_id=parent_id,
+                # Stored input is the new leaf: append there, without looking up its (unflushed) row.
+                parent_id=None if stored else parent_id,
             )
-            history = await conversations.visible_history(session, conversation=conversation)
+            # The path to the new leaf follows from the one read before placing the input: no second query.
+            history = visible_after(before, [*stored, placeholder])
+            if history is None:
+                history = await conversations.visible_history(session, conversation=conversation)
             prepared.conversation_id = conversation.id
             prepared.user_id = conversation.user_id  # usage belongs to the conversation's owner
             prepared.user_message_ids = tuple(m.id for m in stored)
@@ -309,6 +321,7 @@ class TurnEngine:
                 kind=outcome.error.kind,
                 message=outcome.error.message,
                 status=_FAILURE_STATUS.get(outcome.error.kind, 502),
+                retry_after=outcome.error.retry_after,
             )
         else:
             yield TurnDone(
@@ -340,6 +353,13 @@ class TurnEngine:
                 except TimeoutError:
                     what = "the first token" if first else "the model to finish"
                     raise ProviderError("timeout", f"timed out waiting for {what}") from None
+                except ProviderError:
+                    raise
+                except Exception as exc:
+                    # A provider bug must still end the turn as `failed` with a clear error event,
+                    # not as a broken response and a row marked `cancelled`.
+                    log.exception("provider %s failed unexpectedly", provider.name)
+                    raise ProviderError("upstream", "the model failed unexpectedly") from exc
                 if isinstance(event, TextDelta):
                     first = False
                     outcome.text += event.text
@@ -364,19 +384,33 @@ class TurnEngine:
         tokens_out = outcome.output_tokens(self.registry, prepared.model)
         pricing = prepared.model.pricing
         cost = (tokens_in * pricing.input_per_m + tokens_out * pricing.output_per_m) / 1_000_000 * 100
-        async with self.db.write() as session:
+        async with self.db.write(serialize=prepared.conversation_id) as session:
             if prepared.assistant_message_id is not None:
-                message = await session.get(Message, prepared.assistant_message_id)
-                conversation = await session.get(Conversation, prepared.conversation_id, with_for_update=True)
-                if message is not None:
-                    message.content = outcome.text
-                    message.blocks = _tool_blocks(outcome.tool_uses)
-                    message.status = status
-                    message.input_tokens = tokens_in
-                    message.output_tokens = tokens_out
-                if conversation is not None:
-                    conversation.total_tokens += tokens_in + tokens_out
-                    conversation.model = prepared.model.id
+                # Plain UPDATEs, not load-then-flush: two statements fewer per turn, and the token total is
+                # added in SQL. A row deleted meanwhile (the session was deleted mid-stream) matches nothing.
+                answer: dict[str, Any] = {
+                    "content": outcome.text,
+                    "status": status,
+                    "input_tokens": tokens_in,
+                    "output_tokens": tokens_out,
+                }
+                if outcome.tool_uses:  # the reserved row has no blocks; leave them untouched otherwise
+                    answer["blocks"] = _tool_blocks(outcome.tool_uses)
+                await session.execute(
+                    sql_update(Message)
+                    .where(Message.id == prepared.assistant_message_id)
+                    .values(answer)
+                    .execution_options(synchronize_session=False)
+                )
+                await session.execute(
+                    sql_update(Conversation)
+                    .where(Conversation.id == prepared.conversation_id)
+                    .values(
+                        total_tokens=Conversation.total_tokens + tokens_in + tokens_out,
+                        model=prepared.model.id,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
             usage_ledger.record(
                 session,
                 principal=prepared.request.principal,

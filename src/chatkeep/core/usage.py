@@ -16,7 +16,9 @@ from chatkeep.core.principals import Principal
 from chatkeep.storage.models import UsageRecord
 from chatkeep.storage.types import utcnow
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# YYYY-MM with a year from 0001 (datetime has no year 0); the OpenAPI document shows the same pattern.
+MONTH_PATTERN = "^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])$"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def record(
@@ -63,7 +65,12 @@ def month_bounds(month: str | None) -> tuple[str, datetime, datetime]:
             raise InvalidInput("month must be YYYY-MM", field="month")
         year, mon = int(match.group(1)), int(match.group(2))
     start = datetime(year, mon, 1, tzinfo=UTC)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+    # December 9999 ends after the last datetime there is.
+    end = (
+        datetime.max.replace(tzinfo=UTC)
+        if (year, mon) == (9999, 12)
+        else datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+    )
     return f"{year:04d}-{mon:02d}", start, end
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +23,12 @@ _STATUS = {
     errors.Conflict: 409,
     errors.InvalidInput: 400,
     errors.PayloadTooLarge: 413,
+}
+
+# Waldur clients show `detail` to people: DRF's throttling sentence, and Waldur's own quota sentence.
+_WALDUR_LIMIT_DETAIL = {
+    "requests_per_minute": "Request was throttled. Expected available in {seconds} seconds.",
+    "monthly_token_quota": "Monthly token limit exceeded.",
 }
 
 _HTTP_CODES = {
@@ -71,6 +79,33 @@ def render(
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
+def render_rate_limited(request: Request, exc: errors.RateLimited) -> JSONResponse:
+    """429 with Retry-After (whole seconds, rounded up) and when the limit resets, in the caller's dialect.
+
+    Waldur's body is a superset of DRF's `{detail}` and Waldur 8.0.7's throttling body.
+    """
+    seconds = max(1, math.ceil(exc.retry_after))
+    reset_at = exc.reset_at.isoformat().replace("+00:00", "Z")
+    body: dict[str, Any]
+    if is_waldur(request):
+        body = {
+            "detail": _WALDUR_LIMIT_DETAIL.get(exc.limit, exc.message).format(seconds=seconds),
+            "error": exc.code,
+            "code": exc.limit,
+            "reset_at": reset_at,
+            "retry_after_seconds": seconds,
+        }
+    else:
+        body = {
+            "error": exc.code,
+            "message": exc.message,
+            "limit": exc.limit,
+            "resetAt": reset_at,
+            "retryAfterSeconds": seconds,
+        }
+    return JSONResponse(body, status_code=429, headers={"Retry-After": str(seconds)})
+
+
 def render_http(request: Request, exc: HTTPException) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
@@ -87,11 +122,29 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def _whole_body_problem(request: Request, errs: Sequence[Any]) -> tuple[int, str] | None:
+    """(status, message) when the body as a whole is missing, not JSON, or not a JSON object.
+
+    FastAPI reports these as one error at loc ("body",) with a pydantic sentence that names no cause.
+    """
+    whole = [e for e in errs if tuple(e.get("loc", ())) == ("body",) and e.get("type") != "json_invalid"]
+    if not whole:
+        return None
+    if whole[0].get("type") == "missing":
+        return 400, "a JSON request body is required"
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        return 415, f"Content-Type must be application/json, not {content_type or 'missing'}"
+    return 400, "request body must be a JSON object"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers. Every error leaves as JSON; a stack trace never reaches a client."""
 
     @app.exception_handler(errors.ChatkeepError)
     async def _domain(request: Request, exc: errors.ChatkeepError) -> JSONResponse:
+        if isinstance(exc, errors.RateLimited):
+            return render_rate_limited(request, exc)
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
         # DRF's TokenAuthentication challenges with `Token`; the other dialects use Bearer tokens.
         headers = {"WWW-Authenticate": "Token" if is_waldur(request) else "Bearer"} if status == 401 else None
@@ -99,6 +152,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        whole_body = _whole_body_problem(request, exc.errors())
+        if whole_body:
+            status, text = whole_body
+            return render(request, status, _HTTP_CODES[status], text)
         details = []
         for err in exc.errors():
             name = _field_name(tuple(err.get("loc", ())))

@@ -21,7 +21,9 @@ _HOMOGLYPHS = {
     "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
 }  # fmt: skip
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
-_HOMOGLYPH_TOKEN = re.compile(r"\w*[" + "".join(_HOMOGLYPHS) + r"]\w*")
+# `\b` anchors each try at a word start: without it a long word with no look-alike in it is rescanned
+# from every position inside it (quadratic: 50,000 letters took 30 s and blocked the event loop).
+_HOMOGLYPH_TOKEN = re.compile(r"\b\w*[" + "".join(_HOMOGLYPHS) + r"]\w*")
 _LEET_TABLE = str.maketrans("013457", "oieast")
 _ALNUM_RUNS = re.compile(r"([a-z0-9]+)")
 # Starts with a character class, so the regex engine skips quickly to candidate digits.

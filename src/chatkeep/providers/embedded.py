@@ -131,7 +131,9 @@ class EmbeddedProvider:
         self.name = name
         self._model_path = model_path
         self._context = context
-        self._threads = threads or os.cpu_count() or 1
+        # None: llama.cpp's defaults (half the cores for generation, all for prompt batches). Generating on
+        # every core made each token wait for the busiest one: ten times slower on a shared 2-core machine.
+        self._threads = threads
         self._timeouts = timeouts or Timeouts()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatkeep-embedded")
         self._embed_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatkeep-embedding")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chatkeep.providers.base import (
     ChatRequest,
@@ -74,23 +74,29 @@ class _ChunkReader:
     finish: FinishReason | None = None
     usage: Usage | None = None
 
-    def read(self, chunk: Any) -> TextDelta | None:
-        if getattr(chunk, "usage", None) is not None:
-            self.usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-        if not chunk.choices:
+    def read(self, chunk: dict[str, Any]) -> TextDelta | None:
+        """Take in one chunk (plain JSON, see openai_sse); the text delta it carries, if any."""
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+        choices = chunk.get("choices")
+        if not choices:
             return None
-        choice = chunk.choices[0]
-        for call in choice.delta.tool_calls or []:
-            pending = self.calls.setdefault(call.index, _PendingCall())
-            pending.id = call.id or pending.id
-            if call.function is not None:
-                pending.name = call.function.name or pending.name
-                pending.arguments.append(call.function.arguments or "")
-        if choice.finish_reason:
-            self.finish = _FINISH.get(choice.finish_reason, "stop")
-        if choice.delta.content:
-            self.text.append(choice.delta.content)
-            return TextDelta(choice.delta.content)
+        choice = choices[0]
+        delta = choice.get("delta") or {}
+        for call in delta.get("tool_calls") or []:
+            pending = self.calls.setdefault(call.get("index", 0), _PendingCall())
+            pending.id = call.get("id") or pending.id
+            function = call.get("function")
+            if function is not None:
+                pending.name = function.get("name") or pending.name
+                pending.arguments.append(function.get("arguments") or "")
+        if choice.get("finish_reason"):
+            self.finish = _FINISH.get(choice["finish_reason"], "stop")
+        content = delta.get("content")
+        if content:
+            self.text.append(content)
+            return TextDelta(content)
         return None
 
     def tool_calls(self) -> list[ToolCall]:
@@ -161,24 +167,41 @@ class OpenAICompatProvider:
     async def _stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         params = completion_params(request)
         sdk = self._sdk()  # first: a missing package is a ProviderError, not an ImportError
+        import httpx2
         import openai
 
+        from chatkeep.providers.openai_sse import read_chunks
+
         reader = _ChunkReader()
+        body = {**params, "stream": True, "stream_options": {"include_usage": True}}
         try:
-            chunks = await sdk.chat.completions.create(
-                **params, stream=True, stream_options={"include_usage": True}
+            # The SDK's generic `post`, as for any endpoint: it still sends the request, retries and raises
+            # status errors, but skips `create`'s type-driven walk over every message (a no-op for these
+            # plain JSON params) and hands back the unread response, which openai_sse reads without building
+            # a pydantic model per chunk. Both costs were most of a turn's CPU.
+            response = cast(
+                "httpx2.Response",
+                await sdk.post(
+                    "/chat/completions",
+                    cast_to=httpx2.Response,
+                    body=body,
+                    stream=True,
+                    stream_cls=openai.AsyncStream[Any],
+                ),
             )
         except openai.OpenAIError as exc:
             raise provider_error(exc) from exc
         try:
-            async for chunk in chunks:
+            async for chunk in read_chunks(response):
                 delta = reader.read(chunk)
                 if delta is not None:
                     yield delta
         except openai.OpenAIError as exc:
             raise provider_error(exc) from exc
+        except ValueError as exc:  # a `data:` line that is not a JSON object
+            raise ProviderError("upstream", f"the model server sent a malformed stream: {exc}") from exc
         finally:
-            await chunks.close()
+            await response.aclose()
         if reader.finish is None:
             raise ProviderError("upstream", "the model server ended the stream without a finish reason")
         calls = reader.tool_calls()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from chatkeep.storage.keyed_locks import KeyedLocks
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -18,10 +21,12 @@ class Database:
     """Owns the engine. `read()` gives a plain transaction; `write()` one that holds the write lock from
     its first statement, so read-modify-write sequences (appending to a conversation) never race."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, hide_parameters: bool = True) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        # SQL parameters hold message content and appear in SQL logs and in every database error's text
+        # (which error handlers log), so they are hidden unless CHATKEEP_LOG_CONTENT allows them.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": hide_parameters}
         if self.is_sqlite:
             _ensure_sqlite_dir(self.url.database)
         else:
@@ -33,6 +38,12 @@ class Database:
         self._writer = async_sessionmaker(
             self.engine.execution_options(chatkeep_write=True), expire_on_commit=False
         )
+        # SQLite admits one writer at a time. This process's writers queue here, first come first served,
+        # instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms and lets late
+        # arrivals win: under concurrent turns that is where the p99 latency went. Writers in other
+        # processes (several workers) still meet the busy timeout.
+        self._write_queue = asyncio.Lock() if self.is_sqlite else None
+        self._row_queues = KeyedLocks()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -41,9 +52,19 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction committed on success and rolled back on error."""
-        async with self._writer() as session, session.begin():
+    async def write(self, *, serialize: Hashable | None = None) -> AsyncIterator[AsyncSession]:
+        """A transaction committed on success and rolled back on error.
+
+        `serialize` names the row the transaction locks for update (a conversation id). On PostgreSQL this
+        process's writers to that row queue in memory first: a burst of turns on one conversation then
+        waits without holding pooled connections, which, all blocked on the same row lock, used to starve
+        every other request into pool timeouts. (SQLite's write queue already serialises all writers.)
+        """
+        if self._write_queue is None:
+            async with self._row_queues.hold(serialize), self._writer() as session, session.begin():
+                yield session
+            return
+        async with self._write_queue, self._writer() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

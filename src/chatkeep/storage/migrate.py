@@ -25,13 +25,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def upgrade_to_head(connection: Connection) -> None:
+    """Upgrade the schema on `connection`, whose transaction holds the migration lock until it ends:
+    on PostgreSQL an advisory lock taken here, on SQLite the write lock of its BEGIN IMMEDIATE."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
     command.upgrade(alembic_config(connection), "head")
 
 
 async def migrate(db: Database) -> None:
-    """Bring the schema to the newest revision; a no-op when it is already there."""
-    async with db.engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+    """Bring the schema to the newest revision; a no-op when it is already there.
+
+    Replicas starting together take turns. On SQLite the transaction begins IMMEDIATE (the `chatkeep_write`
+    option): a deferred one would read the old schema, then fail with "database is locked" when it tried
+    to write after another replica had committed its migration.
+    """
+    async with db.engine.execution_options(chatkeep_write=True).begin() as conn:
+        await conn.run_sync(upgrade_to_head)

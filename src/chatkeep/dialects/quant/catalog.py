@@ -74,7 +74,12 @@ async def list_models(
     return {"count": len(models), "models": [render_model(m) for m in models]}
 
 
-@router.get("/models/{modelId:path}", operation_id="getAIModel", response_model=None)
+@router.get(
+    "/models/{modelId:path}",
+    operation_id="getAIModel",
+    response_model=None,
+    responses={404: {"description": "MODEL_NOT_FOUND: unknown, or not enabled for this organisation"}},
+)
 async def get_model(modelId: str, request: Request, principal: OrgPrincipal, db: DB) -> Any:
     """One model's details; 404 `MODEL_NOT_FOUND` for unknown or disabled models."""
     async with db.read() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -32,6 +32,16 @@ from chatkeep.providers.base import ChatMessage, ToolSpec
 
 router = APIRouter(tags=["AI Inference"])
 PING_SECONDS = 15
+# One server-sent event as `_sse` writes it (OpenAPI 3.1: a stream's `schema` describes each event).
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^chunk-[0-9]+$"},
+        "event": {"enum": ["start", "guard", "content", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 
 
 def get_engine(request: Request) -> TurnEngine:
@@ -73,18 +83,9 @@ def to_turn_request(body: ChatRequest, principal: OrgPrincipal) -> TurnRequest:
         principal=principal,
         messages=messages,
         options=options,
-        conversation_id=_session_id(body.sessionId),
+        conversation_id=body.sessionId,
         user_id=body.userId,
     )
-
-
-def _session_id(raw: str | None) -> uuid.UUID | None:
-    if raw is None:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise InvalidInput("sessionId must be a UUID", field="sessionId") from None
 
 
 def _usage(done: TurnDone) -> dict[str, Any]:
@@ -104,8 +105,22 @@ def _tool_use(uses: tuple[ToolUseEvent, ...]) -> dict[str, Any] | list[dict[str,
     return rendered[0] if len(rendered) == 1 else rendered
 
 
+# Failures before anything is generated; the buffered call also answers the model's own failures.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such session (absent, expired or not visible) or model"}
+}
+MODEL_FAILED: dict[int | str, dict[str, Any]] = {
+    502: {"description": "The model failed or returned nothing"},
+    504: {"description": "The model timed out"},
+}
+
+
 @router.post(
-    "/chat", response_model=ChatResponse, response_model_exclude_none=True, operation_id="chatInference"
+    "/chat",
+    response_model=ChatResponse,
+    response_model_exclude_none=True,
+    operation_id="chatInference",
+    responses={**NOT_FOUND, **MODEL_FAILED},
 )
 async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> Any:
     """Buffered chat: the whole answer in one JSON body (502/504 JSON when the model fails)."""
@@ -120,8 +135,11 @@ async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> An
     if failure is not None or done is None:
         status = failure.status if failure else 502
         message = failure.message if failure else "the model returned no answer"
+        retry_after = failure.retry_after if failure else None
         return JSONResponse(
-            {"error": failure.kind if failure else "upstream", "message": message}, status_code=status
+            {"error": failure.kind if failure else "upstream", "message": message},
+            status_code=status,
+            headers={"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None,
         )
     return ChatResponse.model_validate(
         {
@@ -135,7 +153,18 @@ async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> An
     )
 
 
-@router.post("/chat/stream", operation_id="chatInferenceStream", response_class=EventSourceResponse)
+@router.post(
+    "/chat/stream",
+    operation_id="chatInferenceStream",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "Events start, content…, then done or error (a model failure is an error event)",
+            "content": {"text/event-stream": {"schema": STREAM_EVENT}},
+        },
+        **NOT_FOUND,
+    },
+)
 async def chat_stream(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> EventSourceResponse:
     """Server-sent events whatever the Accept header says: start, content*, then done or error."""
     prepared = await engine.prepare(to_turn_request(body, principal))
@@ -178,4 +207,7 @@ async def _sse(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[Serv
                 done["toolUse"] = tool_use
             yield frame("done", done)
         elif isinstance(event, TurnFailed):
-            yield frame("error", {"error": event.message, "code": event.kind, "status": event.status})
+            error: dict[str, Any] = {"error": event.message, "code": event.kind, "status": event.status}
+            if event.retry_after is not None:
+                error["retryAfterSeconds"] = max(1, math.ceil(event.retry_after))
+            yield frame("error", error)

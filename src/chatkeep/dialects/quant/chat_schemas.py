@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import uuid
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
+from chatkeep.dialects.quant.content_schema import CONTENT_BLOCK
 from chatkeep.dialects.quant.schemas import WireModel
 
 
@@ -13,7 +15,9 @@ class ChatMessageIn(WireModel):
     role: Literal["user", "assistant", "system"]
     # A string, or a list of blocks ({text}, {image}, {video}, {document}, {toolUse}, {toolResult});
     # blocks are checked and decoded in quant/content.py, where the size limits live.
-    content: str | list[dict[str, Any]]
+    content: (
+        str | Annotated[list[Annotated[dict[str, Any], WithJsonSchema(CONTENT_BLOCK)]], Field(min_length=1)]
+    )
 
 
 class ToolInputSchema(WireModel):
@@ -52,8 +56,9 @@ class ChatRequest(WireModel):
     stopSequences: list[str] | None = Field(default=None, max_length=4)
     responseFormat: ResponseFormatIn | None = None
     toolConfig: ToolConfigIn | None = None
-    sessionId: str | None = None
-    async_: bool = Field(default=False, alias="async")
+    sessionId: uuid.UUID | None = None
+    # chatkeep answers synchronously: `true` is refused with a 400 naming the field (chat.py).
+    async_: bool = Field(default=False, alias="async", json_schema_extra={"enum": [False]})
     allowedTools: list[str] | None = None
     guardrails: dict[str, Any] | None = None
     longContext: bool = False

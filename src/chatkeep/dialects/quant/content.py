@@ -73,7 +73,7 @@ def _media(
     if not isinstance(value, dict):
         raise InvalidInput(f"{kind} must be an object", field=where)
     fmt = value.get("format")
-    if fmt not in FORMATS[kind]:
+    if not isinstance(fmt, str) or fmt not in FORMATS[kind]:
         allowed = ", ".join(sorted(FORMATS[kind]))
         raise InvalidInput(f"{kind} format must be one of {allowed}", field=f"{where}.format")
     source = value.get("source")

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
-from chatkeep.core import tokens
+from chatkeep.core import org_config, tokens
 from chatkeep.core.errors import Forbidden, Unauthenticated
+from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
 from chatkeep.storage.database import Database
 
@@ -29,18 +30,22 @@ def bearer_secret(authorization: str | None) -> str:
 
 async def org_principal(
     organisation: Annotated[str, Path(description="The organisation's machine name")],
+    request: Request,
     db: Annotated[Database, Depends(get_db)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller, who must belong to the organisation in the path.
+    """The caller, who must belong to the organisation in the path; every call counts against the
+    organisation's request rate.
 
     A token of another organisation gets 403 whether or not the named organisation exists.
     """
     secret = bearer_secret(authorization)
     async with db.read() as session:
-        principal = await tokens.authenticate(session, secret=secret)
+        principal, org = await tokens.authenticate_with_org(session, secret=secret)
     if principal.org_name != organisation:
         raise Forbidden("access denied")
+    limits: Limits = request.app.state.limits
+    await limits.check_request(principal=principal, config=org_config.of(org))
     return principal
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -18,13 +18,24 @@ _STATUS = {"timeout": 504, "rate_limited": 429, "bad_request": 400, "not_found":
 
 
 class EmbeddingsRequest(WireModel):
-    input: str | list[str] = Field(description="A text, or up to 100 texts")
+    input: str | Annotated[list[str], Field(min_length=1, max_length=100)] = Field(
+        description="A text, or up to 100 texts"
+    )
     modelId: str | None = Field(default=None, max_length=255)
-    dimensions: int | None = Field(default=None)
+    dimensions: int | None = Field(default=None, ge=1, le=16384)
     normalize: bool = True
 
 
-@router.post("/embeddings", operation_id="embeddings", response_model=None)
+@router.post(
+    "/embeddings",
+    operation_id="embeddings",
+    response_model=None,
+    responses={
+        404: {"description": "No such model"},
+        502: {"description": "The model failed"},
+        504: {"description": "The model timed out"},
+    },
+)
 async def embed(body: EmbeddingsRequest, request: Request, principal: OrgPrincipal, db: DB) -> Any:
     """Vectors for the input; the response's `embeddings` mirrors the input's shape."""
     texts = [body.input] if isinstance(body.input, str) else body.input
@@ -36,6 +47,7 @@ async def embed(body: EmbeddingsRequest, request: Request, principal: OrgPrincip
             texts=texts,
             model_id=body.modelId,
             dimensions=body.dimensions,
+            limits=request.app.state.limits,
         )
     except ProviderError as exc:
         status = _STATUS.get(exc.kind, 502)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from chatkeep.dialects.quant import catalog, chat, config, embeddings, sessions, usage
+from chatkeep.dialects.storable_input import require_storable_input
 
 PREFIXES = (
     "/api/v3/organizations/{organisation}/ai",  # the spec
@@ -15,7 +16,7 @@ PREFIXES = (
 
 def build() -> APIRouter:
     """One router holding the Quant handlers under each prefix; only the spec's family is in the schema."""
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(require_storable_input)])
     for index, prefix in enumerate(PREFIXES):
         for part in (sessions, chat, embeddings, catalog, usage, config):
             router.include_router(part.router, prefix=prefix, include_in_schema=index == 0)

@@ -35,7 +35,7 @@ class CreateSessionRequest(WireModel):
 
 class UpdateSessionRequest(WireModel):
     newMessages: list[UpdateMessageIn] | None = Field(default=None, max_length=1000)
-    tokensUsed: int | None = Field(default=None, ge=0)
+    tokensUsed: int | None = Field(default=None, ge=0, le=1_000_000_000)
     status: Literal["active", "completed"] | None = None
     metadata: dict[str, Any] | None = None
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from chatkeep.core import conversations, screening
 from chatkeep.core.conversations import NewMessage
-from chatkeep.core.errors import InvalidInput
 from chatkeep.dialects.quant.deps import DB, OrgPrincipal
 from chatkeep.dialects.quant.schemas import (
     CreateSessionRequest,
@@ -27,11 +26,9 @@ from chatkeep.storage.models import Conversation, Message
 router = APIRouter(tags=["AI Sessions"])
 
 
-def session_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise InvalidInput("sessionId must be a UUID", field="sessionId") from None
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such session: absent, expired, another user's or organisation's"}
+}
 
 
 def render_session(c: Conversation) -> dict[str, object]:
@@ -110,25 +107,33 @@ async def list_sessions(
     return [render_session(c) for c in rows]
 
 
-@router.get("/sessions/{sessionId}", response_model=SessionWithMessagesOut, operation_id="getAISession")
-async def get_session(sessionId: str, principal: OrgPrincipal, db: DB) -> dict[str, object]:
+@router.get(
+    "/sessions/{sessionId}",
+    response_model=SessionWithMessagesOut,
+    operation_id="getAISession",
+    responses=NOT_FOUND,
+)
+async def get_session(sessionId: uuid.UUID, principal: OrgPrincipal, db: DB) -> dict[str, object]:
     """A session with its visible message history."""
     async with db.read() as session:
-        conversation = await conversations.get(
-            session, principal=principal, conversation_id=session_id(sessionId)
-        )
+        conversation = await conversations.get(session, principal=principal, conversation_id=sessionId)
         history = await conversations.visible_history(session, conversation=conversation)
     return {**render_session(conversation), "messages": [render_message(m) for m in history]}
 
 
-@router.put("/sessions/{sessionId}", response_model=SessionOut, operation_id="updateAISession")
+@router.put(
+    "/sessions/{sessionId}",
+    response_model=SessionOut,
+    operation_id="updateAISession",
+    responses={**NOT_FOUND, 409: {"description": "tokensUsed would take the session's total past 2^31-1"}},
+)
 async def update_session(
-    sessionId: str, body: UpdateSessionRequest, principal: OrgPrincipal, db: DB
+    sessionId: uuid.UUID, body: UpdateSessionRequest, principal: OrgPrincipal, db: DB
 ) -> dict[str, object]:
     """Append messages, add tokens, change status or merge metadata."""
-    async with db.write() as session:
+    async with db.write(serialize=sessionId) as session:
         conversation = await conversations.get(
-            session, principal=principal, conversation_id=session_id(sessionId), for_update=True
+            session, principal=principal, conversation_id=sessionId, for_update=True
         )
         if body.newMessages:
             policy = await screening.policy_for(session, principal=principal)
@@ -142,26 +147,33 @@ async def update_session(
         return render_session(conversation)
 
 
-@router.put("/sessions/{sessionId}/extend", response_model=ExtendSessionOut, operation_id="extendAISession")
+@router.put(
+    "/sessions/{sessionId}/extend",
+    response_model=ExtendSessionOut,
+    operation_id="extendAISession",
+    responses=NOT_FOUND,
+)
 async def extend_session(
-    sessionId: str, principal: OrgPrincipal, db: DB, body: ExtendSessionRequest | None = None
+    sessionId: uuid.UUID, principal: OrgPrincipal, db: DB, body: ExtendSessionRequest | None = None
 ) -> dict[str, object]:
     """Push the session's expiry back (at most 24 hours from now)."""
     minutes = (body or ExtendSessionRequest()).additionalMinutes
-    async with db.write() as session:
+    async with db.write(serialize=sessionId) as session:
         conversation = await conversations.get(
-            session, principal=principal, conversation_id=session_id(sessionId), for_update=True
+            session, principal=principal, conversation_id=sessionId, for_update=True
         )
         conversations.extend(conversation, minutes=minutes)
         return {**render_session(conversation), "message": f"Session extended by {minutes} minutes"}
 
 
-@router.delete("/sessions/{sessionId}", response_model=MessageOut, operation_id="deleteAISession")
-async def delete_session(sessionId: str, principal: OrgPrincipal, db: DB) -> dict[str, str]:
+@router.delete(
+    "/sessions/{sessionId}", response_model=MessageOut, operation_id="deleteAISession", responses=NOT_FOUND
+)
+async def delete_session(sessionId: uuid.UUID, principal: OrgPrincipal, db: DB) -> dict[str, str]:
     """Delete a session and its messages."""
-    async with db.write() as session:
+    async with db.write(serialize=sessionId) as session:
         conversation = await conversations.get(
-            session, principal=principal, conversation_id=session_id(sessionId), for_update=True
+            session, principal=principal, conversation_id=sessionId, for_update=True
         )
         await conversations.delete(session, conversation=conversation)
     return {"message": "Session deleted successfully"}

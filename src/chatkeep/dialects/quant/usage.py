@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from chatkeep.core import usage
 from chatkeep.core.errors import InvalidInput
@@ -28,15 +29,29 @@ def _bucket(bucket: usage.Bucket) -> dict[str, Any]:
     }
 
 
-@router.get("/usage", operation_id="getAIUsageStats", response_model=None)
+@router.get(
+    "/usage",
+    operation_id="getAIUsageStats",
+    response_model=None,
+    responses={422: {"description": "An unknown groupBy or include value"}},
+)
 async def usage_stats(
     principal: OrgPrincipal,
     db: DB,
-    month: Annotated[str | None, Query(max_length=7)] = None,
-    groupBy: Annotated[str, Query(max_length=16)] = "model",
-    include: Annotated[str | None, Query(max_length=16)] = None,
+    month: Annotated[
+        str | None, Query(max_length=7), WithJsonSchema({"type": "string", "pattern": usage.MONTH_PATTERN})
+    ] = None,
+    # Any string is accepted and answered with 422 (the spec's status); the schema lists the valid ones.
+    groupBy: Annotated[
+        str, Query(max_length=16), WithJsonSchema({"type": "string", "enum": list(GROUPS)})
+    ] = "model",
+    include: Annotated[
+        str | None, Query(max_length=16), WithJsonSchema({"type": "string", "enum": ["daily"]})
+    ] = None,
     userId: Annotated[str | None, Query(max_length=255)] = None,
-    tokenId: Annotated[str | None, Query(max_length=64)] = None,
+    tokenId: Annotated[
+        str | None, Query(max_length=64), WithJsonSchema({"type": "string", "format": "uuid"})
+    ] = None,
 ) -> Any:
     """Totals for a month (default: this one); members see only their own usage."""
     if groupBy not in GROUPS:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from chatkeep.core import tokens
+from chatkeep.core import org_config, tokens
 from chatkeep.core.errors import Unauthenticated
+from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
 from chatkeep.storage.database import Database
 
@@ -34,16 +35,21 @@ def token_secret(authorization: str | None) -> str:
 
 
 async def token_principal(
+    request: Request,
     db: Annotated[Database, Depends(get_db)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller. Unknown and revoked tokens get the same answer, so neither can be told apart."""
+    """The caller; every call counts against the organisation's request rate. Unknown and revoked tokens
+    get the same answer, so neither can be told apart."""
     secret = token_secret(authorization)
     async with db.read() as session:
         try:
-            return await tokens.authenticate(session, secret=secret)
+            principal, org = await tokens.authenticate_with_org(session, secret=secret)
         except Unauthenticated:
             raise Unauthenticated(INVALID_TOKEN) from None
+    limits: Limits = request.app.state.limits
+    await limits.check_request(principal=principal, config=org_config.of(org))
+    return principal
 
 
 DB = Annotated[Database, Depends(get_db)]

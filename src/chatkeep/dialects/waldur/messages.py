@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from chatkeep.core import message_versions
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.deps import DB, Caller
-from chatkeep.dialects.waldur.params import QueryErrors, boolean
+from chatkeep.dialects.waldur.params import QueryErrors, UuidText, boolean
 from chatkeep.dialects.waldur.schemas import ErrorOut, MessageOut
 
 router = APIRouter(tags=["chat-messages"], responses={401: {"model": ErrorOut}})
@@ -26,7 +26,7 @@ WALDUR_ROLES = frozenset({"user", "assistant"})
 async def list_messages(
     caller: Caller,
     db: DB,
-    thread: Annotated[str | None, Query(description="Thread UUID; an invisible thread gives [].")] = None,
+    thread: Annotated[UuidText, Query(description="Thread UUID; an invisible thread gives [].")] = None,
     include_history: Annotated[str | None, Query(description="true: superseded versions too.")] = None,
     is_flagged: Annotated[str | None, Query()] = None,
     feedback_score: Annotated[str | None, Query()] = None,

@@ -14,6 +14,8 @@ from chatkeep.core.errors import NotFound
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 300
+# No list has this many pages; a larger number would overflow the database's OFFSET (a 500, not a 404).
+MAX_PAGE = 1_000_000_000
 INVALID_PAGE = "Invalid page."
 
 
@@ -40,7 +42,7 @@ def page_request(page: str | None, page_size: str | None) -> PageRequest:
         number = int(page)
     except ValueError:
         raise NotFound(INVALID_PAGE) from None
-    if number < 1:
+    if not 1 <= number <= MAX_PAGE:
         raise NotFound(INVALID_PAGE)
     return PageRequest(number, size)
 

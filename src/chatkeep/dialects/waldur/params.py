@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
+from pydantic import WithJsonSchema
 
 from chatkeep.core.errors import NotFound
 
@@ -19,6 +20,15 @@ _UUID = re.compile(
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 NOT_FOUND = "Not found."
 Fields = Annotated[list[str] | None, Query(description="Render only these keys (repeatable).")]
+# Parsed leniently below (with DRF's error wording), so the schema states what the value must look like.
+DateText = Annotated[
+    str | None, Query(), WithJsonSchema({"type": "string", "format": "date", "description": "A UTC day"})
+]
+UuidText = Annotated[
+    str | None,
+    Query(),
+    WithJsonSchema({"type": "string", "format": "uuid", "description": "With or without hyphens"}),
+]
 
 
 def uuid_or_none(raw: str) -> uuid.UUID | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from chatkeep.dialects.storable_input import require_storable_input
 from chatkeep.dialects.waldur import messages, sessions, threads
 
 PREFIX = "/api"
@@ -11,7 +12,7 @@ PREFIX = "/api"
 
 def build() -> APIRouter:
     """One router with the chat-sessions, chat-threads and chat-messages handlers."""
-    router = APIRouter(prefix=PREFIX)
+    router = APIRouter(prefix=PREFIX, dependencies=[Depends(require_storable_input)])
     for part in (sessions.router, threads.router, messages.router):
         router.include_router(part)
     return router

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,16 +28,46 @@ from chatkeep.core.turns import (
     TurnRequest,
     TurnStarted,
 )
+from chatkeep.dialects.storable_input import require_storable_input
 from chatkeep.dialects.waldur.deps import Caller
 from chatkeep.providers.base import ChatMessage
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], dependencies=[Depends(require_storable_input)])
 
 MODES = {None: "append", "reload": "regenerate", "edit": "edit"}
 
 
+# The mode rules of `_modes` below, stated in the schema so clients (and the fuzzer) can see them.
+MODE_RULES: dict[str, Any] = {
+    "anyOf": [
+        {
+            "title": "new message",
+            "properties": {"mode": {"type": "null"}, "edit_message_uuid": {"type": "null"}},
+        },
+        {
+            "title": "reload",
+            "properties": {
+                "mode": {"const": "reload"},
+                "thread_uuid": {"type": "string"},
+                "edit_message_uuid": {"type": "null"},
+            },
+            "required": ["mode", "thread_uuid"],
+        },
+        {
+            "title": "edit",
+            "properties": {
+                "mode": {"const": "edit"},
+                "thread_uuid": {"type": "string"},
+                "edit_message_uuid": {"type": "string"},
+            },
+            "required": ["mode", "thread_uuid", "edit_message_uuid"],
+        },
+    ]
+}
+
+
 class StreamRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=MODE_RULES)
 
     input: str = Field(min_length=1, max_length=50_000)
     thread_uuid: uuid.UUID | None = None
@@ -59,7 +89,18 @@ def _line(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-@router.post("/api/chat/stream/", operation_id="chat_stream", response_class=StreamingResponse)
+@router.post(
+    "/api/chat/stream/",
+    operation_id="chat_stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One compact JSON record per line (see this module's docstring)",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+        },
+        404: {"description": "No such thread or message, or not the caller's"},
+    },
+)
 async def chat_stream(body: StreamRequest, request: Request, principal: Caller) -> StreamingResponse:
     """Stream an answer into a thread (a new one when `thread_uuid` is absent)."""
     engine: TurnEngine = request.app.state.turns

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core import conversation_search, conversations
@@ -15,33 +16,51 @@ from chatkeep.core.principals import Principal
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.deps import DB, Caller
 from chatkeep.dialects.waldur.pagination import page_request, paginated
-from chatkeep.dialects.waldur.params import NOT_FOUND, Fields, QueryErrors, boolean, fields, path_uuid
+from chatkeep.dialects.waldur.params import (
+    NOT_FOUND,
+    DateText,
+    Fields,
+    QueryErrors,
+    UuidText,
+    boolean,
+    fields,
+    path_uuid,
+)
 from chatkeep.dialects.waldur.schemas import ErrorOut, ThreadOut
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Conversation
 
 router = APIRouter(tags=["chat-threads"], responses={401: {"model": ErrorOut}})
 ORDERINGS = ("created", "-created", "modified", "-modified")
+ORDERING_PATTERN = "^-?(created|modified)(,-?(created|modified))*$"
 SCOPES = ("own",)
 Text = Annotated[str | None, Query()]
 
 
 def thread_filters(
-    created: Text = None,
-    modified: Text = None,
-    created_after: Text = None,
-    created_before: Text = None,
-    modified_after: Text = None,
-    modified_before: Text = None,
+    created: DateText = None,
+    modified: DateText = None,
+    created_after: DateText = None,
+    created_before: DateText = None,
+    modified_after: DateText = None,
+    modified_before: DateText = None,
     is_archived: Text = None,
     is_flagged: Text = None,
-    max_severity: Text = None,
-    text: Annotated[str | None, Query(alias="query")] = None,
-    user: Text = None,
-    scope: Annotated[
-        str | None, Query(description="`own`: only the caller's threads, even for staff.")
+    max_severity: Annotated[
+        str | None, Query(), WithJsonSchema({"type": "string", "enum": list(conversation_search.SEVERITIES)})
     ] = None,
-    o: Annotated[list[str] | None, Query(description="created, -created, modified or -modified.")] = None,
+    text: Annotated[str | None, Query(alias="query")] = None,
+    user: UuidText = None,
+    scope: Annotated[
+        str | None,
+        Query(description="`own`: only the caller's threads, even for staff."),
+        WithJsonSchema({"type": "string", "enum": list(SCOPES)}),
+    ] = None,
+    o: Annotated[
+        list[str] | None,
+        Query(description="created, -created, modified or -modified; comma-separated for several."),
+        WithJsonSchema({"type": "array", "items": {"type": "string", "pattern": ORDERING_PATTERN}}),
+    ] = None,
 ) -> ConversationQuery:
     """The thread filters; dates are UTC calendar days, the `_after`/`_before` bounds inclusive."""
     errors = QueryErrors()
@@ -73,7 +92,11 @@ def thread_filters(
     "/chat-threads/",
     operation_id="chat_threads_list",
     response_model=None,
-    responses={200: {"model": list[ThreadOut]}, 400: {"model": dict[str, list[str]]}},
+    responses={
+        200: {"model": list[ThreadOut]},
+        400: {"model": dict[str, list[str]]},
+        404: {"model": ErrorOut, "description": "A page past the last one"},
+    },
 )
 async def list_threads(
     request: Request,

@@ -1,0 +1,224 @@
+"""Crash safety: SIGKILL a live `chatkeep serve` mid-stream and start it again on the same database.
+
+Committed turns survive; the interrupted answer, left `in_progress` by the dead process, is marked
+`failed` once it is older than CHATKEEP_STALE_TURN_SECONDS. That cutoff must exceed the longest a model
+call may run (CHATKEEP_PROVIDER_TIMEOUT_SECONDS), so a turn still running on another live replica is never
+failed: recovery goes by age, not by "whatever was in progress when I started".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from chatkeep.core import conversations, housekeeping
+from chatkeep.core.tokens import authenticate
+from chatkeep.settings import Settings
+from chatkeep.storage.database import Database
+from chatkeep.storage.migrate import migrate
+from chatkeep.storage.models import Message
+from chatkeep.storage.types import utcnow
+from tests.reliability.conftest import Figures, upstream_env
+from tests.reliability.upstream import MockUpstreamProcess
+from tests.reliability.wire import (
+    ai,
+    bearer,
+    chat,
+    chat_body,
+    create_session,
+    eventually,
+    marker,
+    session_messages,
+)
+from tests.support import LiveServer, Tenant, make_tenant
+
+pytestmark = pytest.mark.integration
+
+PROVIDER_TIMEOUT = 5
+STALE_AFTER = 6
+NORMAL_ANSWER = "w0 w1 w2 w3 w4 "
+
+
+def _crash_env(models_file: Path) -> dict[str, str]:
+    return upstream_env(
+        models_file,
+        CHATKEEP_FIRST_TOKEN_TIMEOUT_SECONDS="4",  # the first call also imports the SDK
+        CHATKEEP_PROVIDER_TIMEOUT_SECONDS=str(PROVIDER_TIMEOUT),
+        CHATKEEP_STALE_TURN_SECONDS=str(STALE_AFTER),
+        CHATKEEP_PURGE_INTERVAL_SECONDS="0.25",
+    )
+
+
+async def _status(db: Database, message_id: str) -> str:
+    async with db.read() as session:
+        row = await session.get(Message, uuid.UUID(message_id))
+        assert row is not None
+        return row.status
+
+
+async def _start_interrupted_turn(server: LiveServer, tenant: Tenant, sid: str, word: str) -> str:
+    """Stream a slow answer, read three deltas, SIGKILL the server; returns the answer row's id."""
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        http.stream(
+            "POST",
+            f"{ai(tenant)}/chat/stream",
+            json=chat_body("mock-slow", word, sid),
+            headers=bearer(tenant.service),
+        ) as response,
+    ):
+        # Read with anext, not a loop we break out of: an abandoned line iterator is finalised, and that
+        # closes the connection (a client disconnect, not the crash we want).
+        lines = response.aiter_lines()
+        deltas = 0
+        while deltas < 3:
+            deltas += await anext(lines) == "event: content"
+        # The answer's row id is not in the Quant stream; it is the newest message of the session.
+        messages = await session_messages(http, tenant, sid)
+        assert messages[-1]["role"] == "assistant" and messages[-1]["status"] == "in_progress"
+        server.process.kill()  # SIGKILL, mid-stream, with the client still reading
+        server.process.wait()
+        return str(messages[-1]["id"])
+
+
+async def test_sigkill_mid_stream_then_restart_recovers(
+    fresh_database_url: str,
+    models_file: Path,
+    mock_upstream: MockUpstreamProcess,
+    tmp_path: Path,
+    figures: Figures,
+) -> None:
+    db = Database(fresh_database_url)
+    try:
+        await migrate(db)
+        tenant = await make_tenant(db)
+        env = _crash_env(models_file)
+        first = await asyncio.to_thread(LiveServer, fresh_database_url, tmp_path / "first.log", env)
+        try:
+            async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
+                sid = await create_session(http, tenant)
+                earlier = [marker(), marker()]
+                for word in earlier:
+                    assert (await chat(http, tenant, "mock-stream", word, sid)).status_code == 200
+            word = marker()
+            answer_id = await _start_interrupted_turn(first, tenant, sid, word)
+            crash = Crash(sid, earlier, word, answer_id, killed_at=time.monotonic())
+        finally:
+            first.stop()
+        assert await _status(db, answer_id) == "in_progress"
+
+        async def upstream_saw_the_caller_go() -> bool:
+            # The kernel closes a killed process's sockets.
+            (call,) = await mock_upstream.requests(word)
+            return call["disconnected_at"] is not None and call["finished_at"] is None
+
+        await eventually(upstream_saw_the_caller_go)
+        second = await asyncio.to_thread(LiveServer, fresh_database_url, tmp_path / "second.log", env)
+        try:
+            ready_after, recovered_after = await _check_recovery(second, db, tenant, crash)
+        finally:
+            second.stop()
+    finally:
+        await db.dispose()
+    figures.record("restart after SIGKILL: ready again after", ready_after, "s")
+    figures.record(
+        f"restart after SIGKILL: interrupted turn failed after (cutoff {STALE_AFTER} s)", recovered_after, "s"
+    )
+
+
+@dataclass(frozen=True)
+class Crash:
+    """What was committed before the SIGKILL, and the answer that was streaming when it came."""
+
+    sid: str
+    earlier: list[str]  # user messages of the turns that completed
+    word: str  # the interrupted turn's user message
+    answer_id: str
+    killed_at: float
+
+
+async def _check_recovery(
+    server: LiveServer, db: Database, tenant: Tenant, crash: Crash
+) -> tuple[float, float]:
+    """Recovery on the restarted server; returns (ready after, interrupted answer failed after) the kill."""
+    sid, earlier, word, answer_id = crash.sid, crash.earlier, crash.word, crash.answer_id
+    ready_after = time.monotonic() - crash.killed_at
+
+    async def failed() -> bool:
+        return await _status(db, answer_id) == "failed"
+
+    await eventually(failed, within=STALE_AFTER + 5)
+    recovered_after = time.monotonic() - crash.killed_at
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        messages = await session_messages(http, tenant, sid)
+        assert [(m["role"], m["content"], m["status"]) for m in messages] == [
+            ("user", earlier[0], "complete"),
+            ("assistant", NORMAL_ANSWER, "complete"),
+            ("user", earlier[1], "complete"),
+            ("assistant", NORMAL_ANSWER, "complete"),
+            ("user", word, "complete"),
+            ("assistant", "", "failed"),  # what streamed before the crash died with the process
+        ]
+        usage = await http.get(f"{ai(tenant)}/usage", headers=bearer(tenant.admin))
+        assert usage.json()["totals"]["requests"] == 2
+        # The conversation goes on.
+        after = await chat(http, tenant, "mock-stream", marker(), sid)
+        assert after.status_code == 200 and after.json()["response"]["content"] == NORMAL_ANSWER
+        assert [m["sequenceIndex"] for m in await session_messages(http, tenant, sid)] == list(range(1, 9))
+    return ready_after, recovered_after
+
+
+async def test_recovery_fails_only_turns_older_than_the_cutoff(fresh_database_url: str) -> None:
+    """A turn still streaming on another replica is younger than the cutoff and is left alone."""
+    db = Database(fresh_database_url)
+    await migrate(db)
+    try:
+        tenant = await make_tenant(db)
+        crashed, live = ids = await _two_in_progress_answers(db, tenant.service)
+        async with db.write() as session:
+            # The crashed replica's row started well before the cutoff; the live one just now.
+            await session.execute(
+                update(Message)
+                .where(Message.id == crashed)
+                .values(created_at=utcnow() - timedelta(seconds=300))
+            )
+        assert await housekeeping.fail_stale_turns(db, older_than=timedelta(seconds=180)) == 1
+        async with db.read() as session:
+            query = select(Message.id, Message.status).where(Message.id.in_(ids))
+            statuses = {row.id: row.status for row in await session.execute(query)}
+        assert statuses == {crashed: "failed", live: "in_progress"}
+    finally:
+        await db.dispose()
+
+
+async def _two_in_progress_answers(db: Database, service: str) -> list[uuid.UUID]:
+    """Two reserved answers, as `prepare` leaves them while a model runs."""
+    answers = []
+    async with db.write() as session:
+        principal = await authenticate(session, secret=service)
+        for _ in range(2):
+            conversation = await conversations.create(session, principal=principal, user_id="alice")
+            _, answer = await conversations.append_messages(
+                session,
+                conversation=conversation,
+                messages=[
+                    conversations.NewMessage(role="user", content="hi"),
+                    conversations.NewMessage(role="assistant", content="", status="in_progress"),
+                ],
+            )
+            answers.append(answer.id)
+    return answers
+
+
+def test_a_cutoff_shorter_than_a_model_call_is_refused() -> None:
+    with pytest.raises(ValueError, match="stale_turn_seconds must be greater"):
+        Settings(provider_timeout_seconds=120, stale_turn_seconds=60)
+    assert Settings(provider_timeout_seconds=120).resolved_stale_turn_seconds() == 180

@@ -1,0 +1,182 @@
+"""How to attack each route of the app: requests that name the victim's things, and the right answers.
+
+Keyed by (method, path template) exactly as the app's route table has them, so a route added to the app
+without an entry here fails `test_every_route_is_in_the_matrix`. Quant entries are written once (by the
+path under `…/ai`) and expanded over every Quant path family the router mounts.
+
+Per call, `foreign` is the status for another organisation's admin acting in its *own* organisation
+(Quant: its own name in the path; Waldur paths name no organisation) and `member` the status for another
+member of the victim's organisation. A token of another organisation used with the victim's
+organisation in a Quant path is always 403, and missing, malformed or revoked tokens always 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastapi.routing
+from fastapi import FastAPI
+
+from chatkeep.dialects.quant.router import PREFIXES
+from tests.security.victim import Victim
+
+# Documentation and probes: public by design, and they hold no tenant data.
+PUBLIC = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+    }
+)
+OK = frozenset({200})
+CREATED = frozenset({201})
+FORBIDDEN = frozenset({403})
+NOT_FOUND = frozenset({404})
+# Where the answer does not depend on who owns what (the scripted models cannot embed): any non-5xx.
+ANY_ANSWER = frozenset(range(200, 500))
+USER_MESSAGE = [{"role": "user", "content": "Repeat everything I told you before."}]
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str  # under the Quant `…/ai` prefix, or a full Waldur path
+    foreign: frozenset[int]
+    member: frozenset[int]
+    params: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+
+
+Probe = Callable[[Victim], list[Call]]
+
+
+def _sessions(v: Victim) -> list[Call]:
+    return [
+        Call("/sessions", OK, OK),
+        Call("/sessions", OK, FORBIDDEN, params={"userId": v.owner}),
+        Call("/sessions", OK, OK, params={"sessionGroup": v.group}),
+    ]
+
+
+def _chat(path: str) -> Probe:
+    return lambda v: [
+        Call(path, NOT_FOUND, NOT_FOUND, json={"sessionId": str(v.session_id), "messages": USER_MESSAGE}),
+        Call(path, OK, FORBIDDEN, json={"userId": v.owner, "messages": USER_MESSAGE}),
+    ]
+
+
+QUANT: dict[tuple[str, str], Probe] = {
+    ("POST", "/sessions"): lambda v: [
+        Call("/sessions", CREATED, FORBIDDEN, json={"userId": v.owner, "initialMessages": USER_MESSAGE})
+    ],
+    ("GET", "/sessions"): _sessions,
+    ("GET", "/sessions/{sessionId}"): lambda v: [Call(f"/sessions/{v.session_id}", NOT_FOUND, NOT_FOUND)],
+    ("PUT", "/sessions/{sessionId}"): lambda v: [
+        Call(
+            f"/sessions/{v.session_id}",
+            NOT_FOUND,
+            NOT_FOUND,
+            json={
+                "newMessages": USER_MESSAGE,
+                "tokensUsed": 999,
+                "status": "completed",
+                "metadata": {"secret": None, "pwned": True},
+            },
+        )
+    ],
+    ("PUT", "/sessions/{sessionId}/extend"): lambda v: [
+        Call(f"/sessions/{v.session_id}/extend", NOT_FOUND, NOT_FOUND, json={"additionalMinutes": 1440})
+    ],
+    ("DELETE", "/sessions/{sessionId}"): lambda v: [Call(f"/sessions/{v.session_id}", NOT_FOUND, NOT_FOUND)],
+    ("POST", "/chat"): _chat("/chat"),
+    ("POST", "/chat/stream"): _chat("/chat/stream"),
+    ("POST", "/embeddings"): lambda v: [Call("/embeddings", ANY_ANSWER, ANY_ANSWER, json={"input": "hello"})],
+    ("GET", "/models"): lambda v: [Call("/models", OK, OK)],
+    ("GET", "/models/{modelId}"): lambda v: [Call("/models/scripted-text", OK, OK)],
+    ("GET", "/usage"): lambda v: [
+        Call("/usage", OK, OK, params={"groupBy": "user", "include": "daily"}),
+        Call("/usage", OK, FORBIDDEN, params={"groupBy": "token", "userId": v.owner}),
+        Call("/usage", OK, OK, params={"groupBy": "user", "tokenId": str(v.owner_token_id)}),
+    ],
+    ("GET", "/usage/me"): lambda v: [Call("/usage/me", OK, OK)],
+    ("GET", "/config"): lambda v: [Call("/config", OK, OK)],
+    ("PUT", "/config"): lambda v: [
+        Call("/config", OK, FORBIDDEN, json={"system_prompt": "pwned", "requests_per_minute": 1})
+    ],
+}
+
+WALDUR: dict[tuple[str, str], Probe] = {
+    ("GET", "/api/chat-sessions/"): lambda v: [Call("/api/chat-sessions/", OK, OK)],
+    ("GET", "/api/chat-sessions/current/"): lambda v: [Call("/api/chat-sessions/current/", OK, OK)],
+    ("GET", "/api/chat-sessions/{uuid}/"): lambda v: [
+        Call(f"/api/chat-sessions/{v.chat_session_id.hex}/", NOT_FOUND, NOT_FOUND)
+    ],
+    ("GET", "/api/chat-threads/"): lambda v: [
+        Call("/api/chat-threads/", OK, OK),
+        Call("/api/chat-threads/", OK, OK, params={"user": v.owner_uuid.hex}),
+        Call("/api/chat-threads/", OK, OK, params={"query": "VICTIM"}),
+    ],
+    ("GET", "/api/chat-threads/{uuid}/"): lambda v: [
+        Call(f"/api/chat-threads/{v.session_id.hex}/", NOT_FOUND, NOT_FOUND)
+    ],
+    ("POST", "/api/chat-threads/{uuid}/archive/"): lambda v: [
+        Call(f"/api/chat-threads/{v.session_id.hex}/archive/", NOT_FOUND, NOT_FOUND)
+    ],
+    ("POST", "/api/chat-threads/{uuid}/unarchive/"): lambda v: [
+        Call(f"/api/chat-threads/{v.session_id.hex}/unarchive/", NOT_FOUND, NOT_FOUND)
+    ],
+    ("GET", "/api/chat-messages/"): lambda v: [
+        Call("/api/chat-messages/", OK, OK),
+        Call("/api/chat-messages/", OK, OK, params={"thread": v.session_id.hex, "include_history": "true"}),
+    ],
+    ("POST", "/api/chat/stream/"): lambda v: [
+        Call(
+            "/api/chat/stream/", NOT_FOUND, NOT_FOUND, json={"input": "hi", "thread_uuid": v.session_id.hex}
+        ),
+        Call(
+            "/api/chat/stream/",
+            NOT_FOUND,
+            NOT_FOUND,
+            json={"input": "again", "thread_uuid": v.session_id.hex, "mode": "reload"},
+        ),
+        Call(
+            "/api/chat/stream/",
+            NOT_FOUND,
+            NOT_FOUND,
+            json={
+                "input": "edited",
+                "thread_uuid": v.session_id.hex,
+                "mode": "edit",
+                "edit_message_uuid": v.user_message_id.hex,
+            },
+        ),
+    ],
+}
+
+
+def probes() -> dict[tuple[str, str], tuple[str | None, Probe]]:
+    """Every attackable route → (its Quant prefix template, or None for Waldur; how to attack it)."""
+    table: dict[tuple[str, str], tuple[str | None, Probe]] = {
+        (method, prefix + path): (prefix, probe)
+        for prefix in PREFIXES
+        for (method, path), probe in QUANT.items()
+    }
+    table.update({key: (None, probe) for key, probe in WALDUR.items()})
+    return table
+
+
+def flat_routes(app: FastAPI) -> list[Any]:
+    """Every route of the app. FastAPI ≥ 0.16x keeps included routers nested; older ones flatten them."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(iterate(app.routes)) if iterate else list(app.routes)
+
+
+def routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path template) of every route of the app, routers included; HEAD goes with GET."""
+    for route in flat_routes(app):
+        for method in sorted((getattr(route, "methods", None) or set()) - {"HEAD"}):
+            yield method, str(route.path_format)

@@ -1,0 +1,64 @@
+"""Reading a chat-completions event stream into plain chunks, as the openai SDK's AsyncStream reads it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+
+from chatkeep.providers.openai_sse import read_chunks
+
+
+def response(body: bytes) -> httpx2.Response:
+    return httpx2.Response(200, content=body, request=httpx2.Request("POST", "http://llm.test/v1/x"))
+
+
+async def chunks(body: bytes) -> list[dict[str, Any]]:
+    return [chunk async for chunk in read_chunks(response(body))]
+
+
+async def test_events_in_any_line_ending_with_comments_and_multi_line_data() -> None:
+    body = (
+        b": keep-alive\r\n\r\n"
+        b'data: {"n": 1}\r\n\r\n'
+        b'event: chunk\nid: 7\ndata:{"n":\ndata: 2}\n\n'
+        b'data: {"n": 3}\r\r'
+        b"data: [DONE]\n\n"
+        b'data: {"n": "after done is ignored"}\n\n'
+    )
+    assert await chunks(body) == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+async def test_an_error_chunk_raises_the_sdk_error() -> None:
+    with pytest.raises(openai.APIError, match="model crashed"):
+        await chunks(b'data: {"error": {"message": "model crashed"}}\n\n')
+    with pytest.raises(openai.APIError, match="An error occurred during streaming"):
+        await chunks(b'data: {"error": "opaque"}\n\n')
+
+
+async def test_malformed_payloads_are_value_errors() -> None:
+    with pytest.raises(ValueError):
+        await chunks(b"data: {not json\n\n")
+    with pytest.raises(ValueError):
+        await chunks(b"data: [1, 2]\n\n")
+
+
+async def test_lines_split_across_network_reads_at_any_byte() -> None:
+    body = b'data: {"n": 1}\r\n\r\ndata: {"n": 2}\r\rdata: {"n": 3}\n\ndata: [DONE]\r\n\r\n'
+
+    async def pieces(size: int) -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            yield body[start : start + size]
+
+    for size in (1, 2, 3, 7, len(body)):
+        streamed = httpx2.Response(
+            200, content=pieces(size), request=httpx2.Request("POST", "http://llm.test/v1/x")
+        )
+        assert [c async for c in read_chunks(streamed)] == [{"n": 1}, {"n": 2}, {"n": 3}], size
+
+
+async def test_invalid_utf8_is_replaced_not_fatal() -> None:
+    assert await chunks(b'data: {"t": "a\xffb"}\n\n') == [{"t": "a\ufffdb"}]
