@@ -233,7 +233,9 @@ def buffered_per_worker(plan: Plan, level: int, arm: Arm) -> int:
 # ---- the run -----------------------------------------------------------------------------------------
 
 
-def start_arms(stack: ExitStack, workdir: Path, plan: Plan, names: list[str]) -> list[Arm]:
+def start_arms(
+    stack: ExitStack, workdir: Path, plan: Plan, names: list[str], baseline: Path | None = None
+) -> list[Arm]:
     upstream = stack.enter_context(
         servers.running(servers.start_upstream(workdir, deltas=plan.deltas, interval=plan.interval))
     )
@@ -247,6 +249,10 @@ def start_arms(stack: ExitStack, workdir: Path, plan: Plan, names: list[str]) ->
             url = f"sqlite+aiosqlite:///{workdir / 'chatkeep.db'}"
             server = servers.start_chatkeep(name, workdir, url, models)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
+        elif name == "chatkeep-baseline" and baseline is not None:
+            url = f"sqlite+aiosqlite:///{workdir / 'baseline.db'}"
+            server = servers.start_chatkeep(name, workdir, url, models, source=baseline)
+            arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
         elif name == "chatkeep-pg":
             url = stack.enter_context(servers.postgres_database())
             server = servers.start_chatkeep(name, workdir, url, models)
@@ -255,7 +261,7 @@ def start_arms(stack: ExitStack, workdir: Path, plan: Plan, names: list[str]) ->
             server = servers.start_litellm(workdir, upstream)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "litellm"))
         else:
-            raise SystemExit(f"unknown arm {name!r}; known: {', '.join(ARMS)}")
+            raise SystemExit(f"unknown arm {name!r}; known: {', '.join(ARMS)} (and chatkeep-baseline)")
     return arms
 
 
@@ -505,16 +511,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer levels and requests (about 2 minutes)")
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset of " + ", ".join(ARMS))
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a chatkeep `src` directory to measure as one more arm, chatkeep-baseline (SQLite), e.g. "
+        "`mkdir -p /tmp/base && git archive HEAD src | tar -x -C /tmp/base` then --baseline /tmp/base/src",
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     names = [n.strip() for n in args.arms.split(",") if n.strip()]
     if "direct" not in names:
         names.insert(0, "direct")  # every figure is relative to it
+    if args.baseline is not None and "chatkeep-baseline" not in names:
+        names.insert(1, "chatkeep-baseline")
     started = time.monotonic()
     load_before = machine()["load_average"]
     with tempfile.TemporaryDirectory(prefix="chatkeep-bench-") as tmp:
         with ExitStack() as stack:
-            arms = start_arms(stack, Path(tmp), plan, names)
+            arms = start_arms(stack, Path(tmp), plan, names, args.baseline)
             print("warming up …", flush=True)
             warm_up(arms)
             print("measuring …", flush=True)

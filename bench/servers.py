@@ -141,11 +141,19 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def start_chatkeep(name: str, workdir: Path, database_url: str, models_file: Path) -> Server:
-    """Migrate, create the `bench` organisation and a service token with the CLI, then serve."""
+def start_chatkeep(
+    name: str, workdir: Path, database_url: str, models_file: Path, *, source: Path | None = None
+) -> Server:
+    """Migrate, create the `bench` organisation and a service token with the CLI, then serve.
+
+    `source`: another `src` directory to run chatkeep from (e.g. an earlier commit, `git archive`d), put
+    ahead of the installed package on PYTHONPATH, for a before/after comparison in one run.
+    """
     data_dir = workdir / name
     data_dir.mkdir(exist_ok=True)
     env = _chatkeep_env(database_url, data_dir, models_file)
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve())
     _cli(env, "org", "create", ORG)
     token = _cli(env, "token", "create", "--org", ORG, "--role", "service")
     port = free_port()
