@@ -93,6 +93,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         data_dir=tmp_path_factory.mktemp("data"),
         bootstrap=False,
         purge_interval_seconds=3600,
+        # Several apps share one PostgreSQL server with other test runs: keep each pool small.
+        db_pool_size=4,
+        db_max_overflow=4,
     )
 
 

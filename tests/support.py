@@ -68,6 +68,8 @@ class LiveServer:
             "CHATKEEP_DATABASE_URL": database_url,
             "CHATKEEP_BOOTSTRAP": "false",
             "CHATKEEP_LOG_LEVEL": "warning",
+            "CHATKEEP_DB_POOL_SIZE": "4",  # test servers share PostgreSQL's 100 connections
+            "CHATKEEP_DB_MAX_OVERFLOW": "4",
             **(extra_env or {}),
         }
         self.log = log_path.open("wb")

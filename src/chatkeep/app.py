@@ -37,7 +37,13 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.resolved_database_url(), hide_parameters=not settings.log_content)
+        db = Database(
+            settings.resolved_database_url(),
+            hide_parameters=not settings.log_content,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
         if settings.auto_migrate:
             await migrate(db)
         counter = open_counter(settings.redis_url, prefix=settings.redis_key_prefix)

@@ -35,7 +35,8 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
     """Open the configured database, make sure its schema is current, and run `work` against it."""
 
     async def main() -> T:
-        db = Database(Settings().resolved_database_url())
+        # One short-lived command needs one connection, not a server's pool.
+        db = Database(Settings().resolved_database_url(), pool_size=1, max_overflow=1)
         try:
             await run_migrations(db)
             return await work(db)

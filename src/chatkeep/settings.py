@@ -25,6 +25,20 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db. "
         "Default: a SQLite file in data_dir.",
     )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each server process keeps open. Every process and replica "
+        "counts against the server's max_connections.",
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, description="Extra PostgreSQL connections a process may open under bursts."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest a request waits for a free database connection before it gets 503.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(

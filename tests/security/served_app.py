@@ -53,6 +53,8 @@ def scripted_settings(database_url: str, data_dir: Path) -> Settings:
         purge_interval_seconds=3600,
         first_token_timeout_seconds=2.0,
         provider_timeout_seconds=10.0,
+        db_pool_size=4,
+        db_max_overflow=4,
     )
 
 

@@ -7,9 +7,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from chatkeep.core import errors
@@ -42,7 +44,39 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "unprocessable",
     429: "rate_limited",
+    503: "service_unavailable",
 }
+
+_UNAVAILABLE = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """A lost, refused or saturated database (retrying may help), as opposed to a failing statement.
+
+    A refused connect reaches us unwrapped, as the OS or asyncpg raised it; errors on a live connection
+    come wrapped by SQLAlchemy, with the driver's error as cause.
+    """
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        if orig is None:
+            return False
+        if "database is locked" in str(orig):  # SQLite's busy timeout ran out
+            return True
+        return _database_unavailable(orig) or (
+            orig.__cause__ is not None and _database_unavailable(orig.__cause__)
+        )
+    return isinstance(exc, _UNAVAILABLE)
+
+
+# How long a client should wait before retrying when the database is saturated or unreachable.
+_DATABASE_RETRY_AFTER = "1"
 
 WALDUR_PREFIX = "/api/chat"
 
@@ -172,7 +206,43 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         return render_http(request, exc)
 
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool timeout: an overload, not a bug.
+        log.warning("database connection pool exhausted on %s %s", request.method, request.url.path)
+        return render(
+            request,
+            503,
+            "service_unavailable",
+            "the server is busy; retry shortly",
+            headers={"Retry-After": _DATABASE_RETRY_AFTER},
+        )
+
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.TooManyConnectionsError)
+    @app.exception_handler(asyncpg.CannotConnectNowError)
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not _database_unavailable(exc):
+            return _internal_error(request)  # a failing statement is a bug, not an outage
+        # The driver's text stays in our log (parameters hidden); the client learns only that it may retry.
+        cause = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, cause)
+        return render(
+            request,
+            503,
+            "service_unavailable",
+            "the database is unavailable; retry shortly",
+            headers={"Retry-After": _DATABASE_RETRY_AFTER},
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render(request, 500, "internal_error", "internal server error")
+        return _internal_error(request)
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    """500 with a fixed sentence; the traceback goes to our log only (called while handling the error)."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return render(request, 500, "internal_error", "internal server error")

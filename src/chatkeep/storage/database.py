@@ -21,16 +21,30 @@ class Database:
     """Owns the engine. `read()` gives a plain transaction; `write()` one that holds the write lock from
     its first statement, so read-modify-write sequences (appending to a conversation) never race."""
 
-    def __init__(self, url: str, *, echo: bool = False, hide_parameters: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        hide_parameters: bool = True,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_timeout: float = 30.0,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         # SQL parameters hold message content and appear in SQL logs and in every database error's text
         # (which error handlers log), so they are hidden unless CHATKEEP_LOG_CONTENT allows them.
+        # On PostgreSQL every process (and every replica) holds up to pool_size + max_overflow connections,
+        # all counted against the server's max_connections (100 by default): keep the pool small and size
+        # it in settings. A request that waits pool_timeout for a connection gets 503.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": hide_parameters}
+        if self.url.database not in (None, "", ":memory:"):  # an in-memory SQLite has a single connection
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
         if self.is_sqlite:
             _ensure_sqlite_dir(self.url.database)
         else:
-            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+            kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
