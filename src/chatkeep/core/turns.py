@@ -150,6 +150,7 @@ class PreparedTurn:
     assistant_message_id: uuid.UUID | None = None
     verdict: GuardVerdict | None = None
     blocked: bool = False
+    streamed: bool = False  # stream() began, and so will settle the reserved row itself
 
 
 class TurnEngine:
@@ -290,6 +291,7 @@ class TurnEngine:
 
     async def stream(self, prepared: PreparedTurn) -> AsyncIterator[TurnEvent]:
         """Run the model and yield events; the answer and usage are stored however the stream ends."""
+        prepared.streamed = True
         yield TurnStarted(
             request_id=prepared.request_id,
             model=prepared.model.id,
@@ -332,6 +334,14 @@ class TurnEngine:
                 text=outcome.text,
                 tool_uses=tuple(outcome.tool_uses),
             )
+
+    async def abandon(self, prepared: PreparedTurn) -> None:
+        """Settle a prepared turn whose stream never began (the client left before the first byte): its
+        reserved row is stored as cancelled now, instead of waiting in progress for the stale sweep."""
+        if prepared.streamed:
+            return
+        prepared.streamed = True
+        await self._finish(prepared, _Outcome(started=time.monotonic()))
 
     async def _run_provider(self, prepared: PreparedTurn, outcome: _Outcome) -> AsyncIterator[TurnEvent]:
         provider = self.registry.provider_for(prepared.model)

@@ -28,6 +28,7 @@ from chatkeep.core.turns import ToolUse as ToolUseEvent
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content
 from chatkeep.dialects.quant.deps import OrgPrincipal
+from chatkeep.dialects.turn_responses import TurnEventSource
 from chatkeep.providers.base import ChatMessage, ToolSpec
 
 router = APIRouter(tags=["AI Inference"])
@@ -165,11 +166,13 @@ async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> An
         **NOT_FOUND,
     },
 )
-async def chat_stream(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> EventSourceResponse:
+async def chat_stream(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> TurnEventSource:
     """Server-sent events whatever the Accept header says: start, content*, then done or error."""
     prepared = await engine.prepare(to_turn_request(body, principal))
-    return EventSourceResponse(
+    return TurnEventSource(
         _sse(engine, prepared),
+        engine=engine,
+        prepared=prepared,
         ping=PING_SECONDS,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

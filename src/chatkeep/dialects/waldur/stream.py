@@ -29,6 +29,7 @@ from chatkeep.core.turns import (
     TurnStarted,
 )
 from chatkeep.dialects.storable_input import require_storable_input
+from chatkeep.dialects.turn_responses import TurnStreamingResponse
 from chatkeep.dialects.waldur.deps import Caller
 from chatkeep.providers.base import ChatMessage
 
@@ -101,7 +102,7 @@ def _line(record: dict[str, Any]) -> bytes:
         404: {"description": "No such thread or message, or not the caller's"},
     },
 )
-async def chat_stream(body: StreamRequest, request: Request, principal: Caller) -> StreamingResponse:
+async def chat_stream(body: StreamRequest, request: Request, principal: Caller) -> TurnStreamingResponse:
     """Stream an answer into a thread (a new one when `thread_uuid` is absent)."""
     engine: TurnEngine = request.app.state.turns
     turn = TurnRequest(
@@ -116,8 +117,10 @@ async def chat_stream(body: StreamRequest, request: Request, principal: Caller) 
         prepared = await engine.prepare(turn)
     except NotFound as exc:
         raise NotFound("Thread not found." if exc.field == "sessionId" else "Message not found.") from None
-    return StreamingResponse(
+    return TurnStreamingResponse(
         _records(engine, prepared),
+        engine=engine,
+        prepared=prepared,
         media_type="application/x-ndjson",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
