@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # llama-cpp-python builds from source; these flags make the build faster and portable.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 
-.PHONY: install serve test lint bench
+.PHONY: install serve test lint bench-setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,10 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# Benchmarks need the [bench] extra, and LiteLLM (the peer) in a virtualenv of its own: it pins an older
+# `openai` than chatkeep.
+bench-setup: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	test -x bench/.venvs/litellm/bin/litellm || \
+		($(PYTHON) -m venv bench/.venvs/litellm && bench/.venvs/litellm/bin/pip install --quiet 'litellm[proxy]')

@@ -238,7 +238,8 @@ async def append_messages(
             input_tokens=new.input_tokens,
             output_tokens=new.output_tokens,
             created_at=now,
-            **new.safety,
+            # Every column set, flagged or not: rows with the same columns go out as one INSERT.
+            **{**_unflagged(), **new.safety},
         )
         session.add(message)
         if conversation.title is None and new.role == "user" and new.content.strip():
@@ -257,6 +258,16 @@ async def append_messages(
 
 
 _SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
+
+
+def _unflagged() -> dict[str, Any]:
+    return {
+        "is_flagged": False,
+        "severity": "none",
+        "injection_categories": {},
+        "pii_categories": {},
+        "action_taken": "allow",
+    }
 
 
 def _roll_up_flag(conversation: Conversation, severity: str) -> None:

@@ -96,6 +96,10 @@ class Limits:
                 reset_at=datetime.fromtimestamp(reset, tz=UTC),
             )
 
+    def has_quota(self, config: org_config.AIConfig) -> bool:
+        """Whether the organisation's tokens are capped (and `check_quota` must read the ledger)."""
+        return effective_limit(config.monthly_token_quota, self.monthly_token_quota) is not None
+
     async def check_quota(
         self, session: AsyncSession, *, principal: Principal, config: org_config.AIConfig
     ) -> None:

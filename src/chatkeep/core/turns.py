@@ -80,6 +80,8 @@ class TurnRequest:
     user_id: str | None = None
     mode: Mode = "append"
     edit_message_id: uuid.UUID | None = None
+    # The organisation's AI config when the caller already read it (with the token): no second read.
+    config: org_config.AIConfig | None = None
 
 
 # Events, in order: TurnStarted, GuardNotice?, (Delta | ToolUse)*, then TurnDone or TurnFailed.
@@ -176,9 +178,12 @@ class TurnEngine:
     async def prepare(self, request: TurnRequest) -> PreparedTurn:
         """Validate, guard and (for conversations) store the input; raises domain errors."""
         principal = request.principal
-        async with self.db.read() as session:
-            config = await org_config.get(session, principal=principal)
-            await self.limits.check_quota(session, principal=principal, config=config)
+        config = request.config
+        if config is None or self.limits.has_quota(config):
+            async with self.db.read() as session:
+                if config is None:
+                    config = await org_config.get(session, principal=principal)
+                await self.limits.check_quota(session, principal=principal, config=config)
         model = self._choose_model(request, config)
         self._check_capabilities(model, request)
         policy = GuardPolicy.model_validate(config.guard_policy) if config.guard_policy else None

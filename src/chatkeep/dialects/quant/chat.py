@@ -25,6 +25,7 @@ from chatkeep.core.turns import (
     TurnStarted,
 )
 from chatkeep.core.turns import ToolUse as ToolUseEvent
+from chatkeep.dialects.caller_config import caller_config
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content
 from chatkeep.dialects.quant.deps import OrgPrincipal
@@ -53,7 +54,7 @@ def get_engine(request: Request) -> TurnEngine:
 Engine = Annotated[TurnEngine, Depends(get_engine)]
 
 
-def to_turn_request(body: ChatRequest, principal: OrgPrincipal) -> TurnRequest:
+def to_turn_request(body: ChatRequest, principal: OrgPrincipal, request: Request) -> TurnRequest:
     """Translate the wire request; content blocks are decoded and size-checked here."""
     if body.async_:
         raise InvalidInput("asynchronous execution is not supported; omit `async`", field="async")
@@ -86,6 +87,7 @@ def to_turn_request(body: ChatRequest, principal: OrgPrincipal) -> TurnRequest:
         options=options,
         conversation_id=body.sessionId,
         user_id=body.userId,
+        config=caller_config(request),
     )
 
 
@@ -123,9 +125,9 @@ MODEL_FAILED: dict[int | str, dict[str, Any]] = {
     operation_id="chatInference",
     responses={**NOT_FOUND, **MODEL_FAILED},
 )
-async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> Any:
+async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine, request: Request) -> Any:
     """Buffered chat: the whole answer in one JSON body (502/504 JSON when the model fails)."""
-    prepared = await engine.prepare(to_turn_request(body, principal))
+    prepared = await engine.prepare(to_turn_request(body, principal, request))
     done: TurnDone | None = None
     failure: TurnFailed | None = None
     async for event in engine.stream(prepared):
@@ -166,9 +168,11 @@ async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> An
         **NOT_FOUND,
     },
 )
-async def chat_stream(body: ChatRequest, principal: OrgPrincipal, engine: Engine) -> TurnEventSource:
+async def chat_stream(
+    body: ChatRequest, principal: OrgPrincipal, engine: Engine, request: Request
+) -> TurnEventSource:
     """Server-sent events whatever the Accept header says: start, content*, then done or error."""
-    prepared = await engine.prepare(to_turn_request(body, principal))
+    prepared = await engine.prepare(to_turn_request(body, principal, request))
     return TurnEventSource(
         _sse(engine, prepared),
         engine=engine,

@@ -10,6 +10,7 @@ from chatkeep.core import org_config, tokens
 from chatkeep.core.errors import Forbidden, Unauthenticated
 from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
+from chatkeep.dialects.caller_config import remember
 from chatkeep.storage.database import Database
 
 
@@ -44,8 +45,10 @@ async def org_principal(
         principal, org = await tokens.authenticate_with_org(session, secret=secret)
     if principal.org_name != organisation:
         raise Forbidden("access denied")
+    config = org_config.of(org)
+    remember(request, config)
     limits: Limits = request.app.state.limits
-    await limits.check_request(principal=principal, config=org_config.of(org))
+    await limits.check_request(principal=principal, config=config)
     return principal
 
 

@@ -10,6 +10,7 @@ from chatkeep.core import org_config, tokens
 from chatkeep.core.errors import Unauthenticated
 from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
+from chatkeep.dialects.caller_config import remember
 from chatkeep.storage.database import Database
 
 # DRF TokenAuthentication's wording, which Waldur clients show to their users.
@@ -47,8 +48,10 @@ async def token_principal(
             principal, org = await tokens.authenticate_with_org(session, secret=secret)
         except Unauthenticated:
             raise Unauthenticated(INVALID_TOKEN) from None
+    config = org_config.of(org)
+    remember(request, config)
     limits: Limits = request.app.state.limits
-    await limits.check_request(principal=principal, config=org_config.of(org))
+    await limits.check_request(principal=principal, config=config)
     return principal
 
 

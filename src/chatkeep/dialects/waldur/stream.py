@@ -28,6 +28,7 @@ from chatkeep.core.turns import (
     TurnRequest,
     TurnStarted,
 )
+from chatkeep.dialects.caller_config import caller_config
 from chatkeep.dialects.storable_input import require_storable_input
 from chatkeep.dialects.turn_responses import TurnStreamingResponse
 from chatkeep.dialects.waldur.deps import Caller
@@ -112,6 +113,7 @@ async def chat_stream(body: StreamRequest, request: Request, principal: Caller) 
         new_conversation=body.thread_uuid is None,
         mode=MODES[body.mode],  # type: ignore[arg-type]
         edit_message_id=body.edit_message_uuid,
+        config=caller_config(request),
     )
     try:
         prepared = await engine.prepare(turn)
