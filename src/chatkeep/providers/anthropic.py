@@ -7,7 +7,6 @@ their `input_json_delta` pieces and emitted whole when the block stops, usage co
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,11 +22,11 @@ from chatkeep.providers.base import (
     ProviderError,
     ProviderEvent,
     TextDelta,
-    ToolCall,
     Usage,
 )
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
 from chatkeep.providers.http_status import kind_for_status, retry_after_seconds
+from chatkeep.providers.tool_blocks import ToolBlocks
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -92,7 +91,7 @@ class _EventReader:
     input_tokens: int | None = None
     output_tokens: int = 0
     stop_reason: str | None = None
-    tools: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
+    tools: ToolBlocks = field(default_factory=ToolBlocks)
 
     def read(self, event: Any) -> ProviderEvent | None:
         kind = event.type
@@ -101,7 +100,7 @@ class _EventReader:
         elif kind == "content_block_start":
             block = event.content_block
             if block.type == "tool_use":
-                self.tools[event.index] = (block.id, block.name, [])
+                self.tools.start(event.index, block.id, block.name)
             elif block.type == "text" and block.text:
                 return TextDelta(block.text)
         elif kind == "content_block_delta":
@@ -109,9 +108,9 @@ class _EventReader:
             if delta.type == "text_delta":
                 return TextDelta(delta.text)
             if delta.type == "input_json_delta" and event.index in self.tools:
-                self.tools[event.index][2].append(delta.partial_json)
-        elif kind == "content_block_stop" and event.index in self.tools:
-            return self._tool_call(*self.tools.pop(event.index))
+                self.tools.add(event.index, delta.partial_json)
+        elif kind == "content_block_stop":
+            return self.tools.stop(event.index)
         elif kind == "message_delta":
             self.stop_reason = event.delta.stop_reason or self.stop_reason
             self._usage(event.usage)
@@ -125,14 +124,6 @@ class _EventReader:
             cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
             self.input_tokens = usage.input_tokens + cached
         self.output_tokens = usage.output_tokens or self.output_tokens
-
-    @staticmethod
-    def _tool_call(call_id: str, name: str, pieces: list[str]) -> ToolCall:
-        try:
-            arguments = json.loads("".join(pieces) or "{}")
-        except json.JSONDecodeError:
-            raise ProviderError("upstream", f"tool call {name!r} has invalid JSON input") from None
-        return ToolCall(id=call_id, name=name, input=arguments)
 
 
 class AnthropicProvider:

@@ -27,7 +27,6 @@ from chatkeep.providers.base import (
     ProviderError,
     ProviderEvent,
     TextDelta,
-    ToolCall,
     Usage,
 )
 from chatkeep.providers.bedrock_messages import converse_params
@@ -35,6 +34,7 @@ from chatkeep.providers.deadlines import Timeouts, with_deadlines
 from chatkeep.providers.http_status import kind_for_status, retry_after_seconds
 from chatkeep.providers.threaded import ProducerContext, stream_from_thread
 from chatkeep.providers.token_count import count_prompt_tokens, count_tokens
+from chatkeep.providers.tool_blocks import ToolBlocks
 
 _MISSING_EXTRA = "the Bedrock provider needs the [bedrock] extra: pip install 'chatkeep[bedrock]'"
 _STOP: dict[str, FinishReason] = {
@@ -94,7 +94,7 @@ class _ConverseReader:
     stop_reason: str | None = None
     usage: Usage | None = None
     text: list[str] = field(default_factory=list)
-    tools: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
+    tools: ToolBlocks = field(default_factory=ToolBlocks)
 
     def read(self, event: dict[str, Any]) -> ProviderEvent | None:
         if "contentBlockDelta" in event:
@@ -105,30 +105,20 @@ class _ConverseReader:
                 return TextDelta(delta["text"])
             index = body.get("contentBlockIndex", 0)
             if "toolUse" in delta and index in self.tools:
-                self.tools[index][2].append(delta["toolUse"].get("input", ""))
+                self.tools.add(index, delta["toolUse"].get("input", ""))
         elif "contentBlockStart" in event:
             body = event["contentBlockStart"]
             tool = body.get("start", {}).get("toolUse")
             if tool is not None:
-                self.tools[body.get("contentBlockIndex", 0)] = (tool["toolUseId"], tool["name"], [])
+                self.tools.start(body.get("contentBlockIndex", 0), tool["toolUseId"], tool["name"])
         elif "contentBlockStop" in event:
-            index = event["contentBlockStop"].get("contentBlockIndex", 0)
-            if index in self.tools:
-                return self._tool_call(*self.tools.pop(index))
+            return self.tools.stop(event["contentBlockStop"].get("contentBlockIndex", 0))
         elif "messageStop" in event:
             self.stop_reason = event["messageStop"].get("stopReason", "end_turn")
         elif "metadata" in event and "usage" in event["metadata"]:
             usage = event["metadata"]["usage"]
             self.usage = Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
         return None
-
-    @staticmethod
-    def _tool_call(call_id: str, name: str, pieces: list[str]) -> ToolCall:
-        try:
-            arguments = json.loads("".join(pieces) or "{}")
-        except json.JSONDecodeError:
-            raise ProviderError("upstream", f"tool call {name!r} has invalid JSON input") from None
-        return ToolCall(id=call_id, name=name, input=arguments)
 
 
 class BedrockProvider:
