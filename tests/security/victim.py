@@ -79,7 +79,7 @@ async def make_victim(db: Database) -> Victim:
                 select(Message.id).where(Message.conversation_id == conversation.id, Message.role == "user")
             )
         ).scalar_one()
-        usage.record(
+        await usage.record(
             session,
             principal=owner_principal,
             user_id=owner,

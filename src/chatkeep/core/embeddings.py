@@ -59,7 +59,7 @@ async def embed(
         return Embeddings(vectors=result.vectors, model=model.id, input_tokens=result.input_tokens)
     finally:  # failed calls are accounted too
         async with db.write() as session:
-            usage_ledger.record(
+            await usage_ledger.record(
                 session,
                 principal=principal,
                 user_id=principal.user_id,

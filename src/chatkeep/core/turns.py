@@ -12,6 +12,7 @@ after that, failures arrive as a `TurnFailed` event. The write lock is never hel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -45,12 +46,13 @@ from chatkeep.providers.base import (
     Usage,
 )
 from chatkeep.storage.database import Database
-from chatkeep.storage.models import Conversation, Message
+from chatkeep.storage.models import CONVERSATIONS, MESSAGES
 
 if TYPE_CHECKING:
     from chatkeep.providers.registry import ModelRegistry
 
 log = logging.getLogger("chatkeep.turns")
+_UNTIMED = contextlib.nullcontext()
 Mode = Literal["append", "regenerate", "edit"]
 REFUSAL = "I can't help with that request."
 
@@ -351,6 +353,8 @@ class TurnEngine:
     async def _run_provider(self, prepared: PreparedTurn, outcome: _Outcome) -> AsyncIterator[TurnEvent]:
         provider = self.registry.provider_for(prepared.model)
         events = provider.stream(prepared.provider_request).__aiter__()
+        # A provider enforcing the same limits itself needs no second timer per event (see providers.base).
+        timed = not getattr(provider, "applies_deadlines", False)
         deadline = time.monotonic() + self.total_timeout
         first = True
         try:
@@ -361,7 +365,7 @@ class TurnEngine:
                 try:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
                     # races with the inner call finishing, and a client disconnect would then be lost.
-                    async with asyncio.timeout(max(budget, 0.001)):
+                    async with asyncio.timeout(max(budget, 0.001)) if timed else _UNTIMED:
                         event = await events.__anext__()
                 except StopAsyncIteration:
                     return
@@ -401,8 +405,9 @@ class TurnEngine:
         cost = (tokens_in * pricing.input_per_m + tokens_out * pricing.output_per_m) / 1_000_000 * 100
         async with self.db.write(serialize=prepared.conversation_id) as session:
             if prepared.assistant_message_id is not None:
-                # Plain UPDATEs, not load-then-flush: two statements fewer per turn, and the token total is
-                # added in SQL. A row deleted meanwhile (the session was deleted mid-stream) matches nothing.
+                # Plain table UPDATEs, not load-then-flush (two statements fewer per turn) nor ORM-enabled
+                # ones (their bulk-update machinery cost more than the SQL); the token total is added in
+                # SQL. A row deleted meanwhile (the session was deleted mid-stream) matches nothing.
                 answer: dict[str, Any] = {
                     "content": outcome.text,
                     "status": status,
@@ -412,21 +417,17 @@ class TurnEngine:
                 if outcome.tool_uses:  # the reserved row has no blocks; leave them untouched otherwise
                     answer["blocks"] = _tool_blocks(outcome.tool_uses)
                 await session.execute(
-                    sql_update(Message)
-                    .where(Message.id == prepared.assistant_message_id)
-                    .values(answer)
-                    .execution_options(synchronize_session=False)
+                    sql_update(MESSAGES).where(MESSAGES.c.id == prepared.assistant_message_id).values(answer)
                 )
                 await session.execute(
-                    sql_update(Conversation)
-                    .where(Conversation.id == prepared.conversation_id)
+                    sql_update(CONVERSATIONS)
+                    .where(CONVERSATIONS.c.id == prepared.conversation_id)
                     .values(
-                        total_tokens=Conversation.total_tokens + tokens_in + tokens_out,
+                        total_tokens=CONVERSATIONS.c.total_tokens + tokens_in + tokens_out,
                         model=prepared.model.id,
                     )
-                    .execution_options(synchronize_session=False)
                 )
-            usage_ledger.record(
+            await usage_ledger.record(
                 session,
                 principal=prepared.request.principal,
                 user_id=prepared.user_id,

@@ -129,6 +129,8 @@ class _EventReader:
 class AnthropicProvider:
     """Streams completions from Anthropic's Messages API."""
 
+    applies_deadlines = True  # stream() runs under with_deadlines (see base)
+
     def __init__(
         self,
         name: str = "anthropic",

@@ -13,6 +13,10 @@ A provider turns a `ChatRequest` into an async stream of `ProviderEvent`s:
 Failures are raised as `ProviderError` (never yielded). Events already yielded stay valid: the caller
 stores whatever text arrived before the error.
 
+Deadlines: a provider that enforces the first-token and total limits itself (`deadlines.with_deadlines`,
+raising ProviderError("timeout")) says so with `applies_deadlines = True`; the turn engine then sets no
+second timer per event. Without it, the engine enforces them.
+
 Cancellation: the caller stops iterating and calls `aclose()` on the async generator (or the task
 running it is cancelled). The provider must then abort the upstream call promptly (within a second),
 releasing connections and threads in `finally` blocks.

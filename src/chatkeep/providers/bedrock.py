@@ -124,6 +124,8 @@ class _ConverseReader:
 class BedrockProvider:
     """Streams completions from Bedrock's ConverseStream; embeds with Titan or Cohere models."""
 
+    applies_deadlines = True  # stream() runs under with_deadlines (see base)
+
     def __init__(
         self,
         name: str = "bedrock",

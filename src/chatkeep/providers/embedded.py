@@ -119,6 +119,8 @@ def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
 class EmbeddedProvider:
     """Streams completions from the bundled GGUF; see the module docstring for the threading rules."""
 
+    applies_deadlines = True  # stream() runs under with_deadlines (see base)
+
     def __init__(
         self,
         model_path: Path | None = None,

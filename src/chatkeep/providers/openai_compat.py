@@ -117,6 +117,8 @@ class _ChunkReader:
 class OpenAICompatProvider:
     """Streams chat completions from an OpenAI-compatible server."""
 
+    applies_deadlines = True  # stream() runs under with_deadlines (see base)
+
     def __init__(
         self,
         name: str = "openai",

@@ -156,6 +156,22 @@ async def test_first_token_timeout_is_a_504(db: Database) -> None:
     await asyncio.wait_for(slow.interrupted.wait(), 1)
 
 
+class SelfTimedProvider(ScriptedProvider):
+    """A provider that says it enforces the deadlines itself (as every built-in one does)."""
+
+    applies_deadlines = True
+
+
+async def test_a_provider_applying_its_own_deadlines_gets_no_second_timer(db: Database) -> None:
+    p = await principal(db)
+    slow = SelfTimedProvider(Script(first_delay=0.4))
+    events = await run(engine_with(db, slow, first_token_timeout=0.1), ask(p, "hello?"))
+    assert isinstance(events[-1], TurnDone)  # the engine's 0.1 s limit was left to the provider
+    timed = ScriptedProvider(Script(first_delay=0.4))
+    events = await run(engine_with(db, timed, first_token_timeout=0.1), ask(p, "hello?"))
+    assert isinstance(events[-1], TurnFailed) and events[-1].kind == "timeout"
+
+
 async def test_rate_limit_maps_to_429(db: Database) -> None:
     p = await principal(db)
     limited = ScriptedProvider(

@@ -46,7 +46,7 @@ STREAM_EVENT = {
 }
 
 
-def get_engine(request: Request) -> TurnEngine:
+async def get_engine(request: Request) -> TurnEngine:
     engine: TurnEngine = request.app.state.turns
     return engine
 

@@ -14,7 +14,8 @@ from chatkeep.dialects.caller_config import remember
 from chatkeep.storage.database import Database
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    # async, as every dependency here: FastAPI runs a plain `def` in a worker thread, one hop per request.
     db: Database = request.app.state.db
     return db
 

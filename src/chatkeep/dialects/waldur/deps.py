@@ -18,7 +18,8 @@ NOT_PROVIDED = "Authentication credentials were not provided."
 INVALID_TOKEN = "Invalid token."
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    # async, as every dependency here: FastAPI runs a plain `def` in a worker thread, one hop per request.
     db: Database = request.app.state.db
     return db
 

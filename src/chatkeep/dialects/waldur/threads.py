@@ -37,7 +37,7 @@ SCOPES = ("own",)
 Text = Annotated[str | None, Query()]
 
 
-def thread_filters(
+async def thread_filters(
     created: DateText = None,
     modified: DateText = None,
     created_after: DateText = None,
