@@ -14,20 +14,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from chatkeep.core import chat_sessions
 from chatkeep.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chatkeep.core.principals import Principal
-from chatkeep.storage.models import Conversation, Message
+from chatkeep.storage.models import CONVERSATIONS, MESSAGES, Conversation, Message
 from chatkeep.storage.types import utcnow
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 STATUSES = frozenset({"active", "completed"})
 MAX_EXTENSION = timedelta(minutes=1440)
 MAX_TOTAL_TOKENS = 2**31 - 1  # total_tokens is a 32-bit integer column on PostgreSQL
+_MESSAGE_COLUMNS = tuple(MESSAGES.columns)
 
 
 @dataclass(slots=True)
@@ -204,13 +207,13 @@ async def append_messages(
     conversation: Conversation,
     messages: Sequence[NewMessage],
     parent_id: uuid.UUID | None = None,
-    flush: bool = True,
 ) -> list[Message]:
     """Append messages as a chain under `parent_id` (default: the active leaf) and make the last the leaf.
 
     The caller holds the conversation row for update (see `get(for_update=True)`), which keeps the
-    leaf and the sequence race-free. `flush=False` leaves the rows to the session's next flush, for a
-    caller that appends again under the new leaf: both appends then cost one UPDATE and one INSERT.
+    leaf and the sequence race-free. One INSERT for the chain and one UPDATE of the conversation, as plain
+    table statements: every turn comes through here, and the ORM's flush cost more than the SQL. The
+    returned rows are not in the session; `conversation` is kept in step with what was written.
     """
     if parent_id is None:
         parent_id = conversation.active_leaf_id
@@ -219,6 +222,7 @@ async def append_messages(
         parent = await _message_in(session, conversation, parent_id)
         depth = parent.sequence_index
     now = utcnow()
+    changes: dict[str, Any] = {}
     created: list[Message] = []
     for new in messages:
         if new.role not in ROLES:
@@ -238,23 +242,33 @@ async def append_messages(
             input_tokens=new.input_tokens,
             output_tokens=new.output_tokens,
             created_at=now,
-            # Every column set, flagged or not: rows with the same columns go out as one INSERT.
             **{**_unflagged(), **new.safety},
         )
-        session.add(message)
-        if conversation.title is None and new.role == "user" and new.content.strip():
-            conversation.title = title_from(new.content)  # a list of sessions needs something to show
+        if (
+            conversation.title is None
+            and "title" not in changes
+            and new.role == "user"
+            and new.content.strip()
+        ):
+            changes["title"] = title_from(new.content)  # a list of sessions needs something to show
         if message.is_flagged:
-            _roll_up_flag(conversation, message.severity)
+            changes.update(_rolled_up_flag(conversation, changes, message.severity))
         created.append(message)
         parent_id = message.id
-    if created:
-        conversation.active_leaf_id = created[-1].id
-        conversation.message_count = depth
-        conversation.updated_at = now
-    if flush:
-        await session.flush()
+    if not created:
+        return created
+    await session.execute(sql_insert(MESSAGES), [_row(m) for m in created])
+    changes.update(active_leaf_id=created[-1].id, message_count=depth, updated_at=now)
+    await session.execute(
+        sql_update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation.id).values(changes)
+    )
+    for name, value in changes.items():
+        set_committed_value(conversation, name, value)  # as loaded, so no flush writes it again
     return created
+
+
+def _row(message: Message) -> dict[str, Any]:
+    return {column.key: getattr(message, column.key) for column in _MESSAGE_COLUMNS}
 
 
 _SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
@@ -270,12 +284,12 @@ def _unflagged() -> dict[str, Any]:
     }
 
 
-def _roll_up_flag(conversation: Conversation, severity: str) -> None:
+def _rolled_up_flag(conversation: Conversation, changes: dict[str, Any], severity: str) -> dict[str, Any]:
     """A conversation is flagged once any of its messages is, at the highest severity seen."""
-    conversation.is_flagged = True
     rank = {name: index for index, name in enumerate(_SEVERITY_ORDER)}
-    if rank.get(severity, 0) > rank.get(conversation.max_severity, 0):
-        conversation.max_severity = severity
+    current = changes.get("max_severity", conversation.max_severity)
+    highest = severity if rank.get(severity, 0) > rank.get(current, 0) else current
+    return {"is_flagged": True, "max_severity": highest}
 
 
 async def visible_history(session: AsyncSession, *, conversation: Conversation) -> list[Message]:
@@ -297,8 +311,8 @@ async def visible_history(session: AsyncSession, *, conversation: Conversation) 
 
 
 async def _message_in(session: AsyncSession, conversation: Conversation, message_id: uuid.UUID) -> Message:
-    # session.get answers from the identity map when the row is already loaded or was just added (a turn's
-    # reserved answer goes under the message stored a moment before): one query fewer per turn.
+    # session.get answers from the identity map when the row is already loaded (a regenerated answer goes
+    # under a message of the history just read): one query fewer per turn.
     message = await session.get(Message, message_id)
     if message is None or message.conversation_id != conversation.id:
         raise NotFound("message not found", field="message")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatkeep.core import conversations
@@ -42,22 +43,33 @@ def _new_messages(incoming: list[ChatMessage]) -> list[ChatMessage]:
     return incoming[last_assistant + 1 :]
 
 
-async def place_input(
+@dataclass(slots=True)
+class Placement:
+    """Where a turn's new messages go in the tree: a chain under `parent_id` (None: the active leaf; with
+    `new_root`, a second root), and the visible history as it was before (see `visible_after`)."""
+
+    parent_id: uuid.UUID | None
+    new: list[conversations.NewMessage]
+    history: list[Message]
+    new_root: bool = False
+
+
+async def plan_input(
     session: Any,
     conversation: Conversation,
     request: TurnRequest,
     incoming: list[ChatMessage],
     verdict: GuardVerdict | None,
-) -> tuple[uuid.UUID | None, list[Message], list[Message]]:
-    """Store the input according to the mode; return the assistant row's parent, the stored rows (added to
-    the session, not yet flushed) and the visible history as it was before (see `visible_after`)."""
+) -> Placement:
+    """Where the input goes according to the mode, and what of it is stored. The caller appends it with
+    the turn's reserved answer as one chain (one INSERT)."""
     history = await conversations.visible_history(session, conversation=conversation)
     if request.mode == "regenerate":
         # A new sibling of the newest answer: its parent is the newest user message on the path.
         last_user = next((m for m in reversed(history) if m.role == "user"), None)
         if last_user is None:
             raise InvalidInput("there is no message to regenerate an answer for", field="mode")
-        return last_user.id, [], history
+        return Placement(last_user.id, [], history)
     parent_id: uuid.UUID | None = None
     if request.mode == "edit":
         target = next((m for m in history if m.id == request.edit_message_id), None)
@@ -79,20 +91,23 @@ async def place_input(
         )
         for i, m in enumerate(new)
     ]
-    # Not flushed: the turn appends its reserved answer under these rows next, and one flush writes both.
-    if request.mode == "edit":
-        stored = (
-            await conversations.append_messages(
-                session, conversation=conversation, messages=to_store, parent_id=parent_id, flush=False
-            )
-            if parent_id is not None
-            else await _append_at_root(session, conversation, to_store)
-        )
-    else:
-        stored = await conversations.append_messages(
-            session, conversation=conversation, messages=to_store, flush=False
-        )
-    return stored[-1].id, stored, history
+    # Editing the very first message: the new version is a second root of the tree.
+    return Placement(parent_id, to_store, history, new_root=request.mode == "edit" and parent_id is None)
+
+
+async def append_placed(
+    session: Any, conversation: Conversation, placement: Placement, *then: conversations.NewMessage
+) -> list[Message]:
+    """Append the placed input followed by `then` (the reserved answer) as one chain."""
+    if placement.new_root:
+        conversation.active_leaf_id = None
+        conversation.message_count = 0
+    return await conversations.append_messages(
+        session,
+        conversation=conversation,
+        messages=[*placement.new, *then],
+        parent_id=placement.parent_id,
+    )
 
 
 def visible_after(before: list[Message], added: list[Message]) -> list[Message] | None:
@@ -110,14 +125,3 @@ def visible_after(before: list[Message], added: list[Message]) -> list[Message] 
         if message.id == anchor:
             return [*before[: index + 1], *added]
     return None
-
-
-async def _append_at_root(
-    session: Any, conversation: Conversation, messages: list[conversations.NewMessage]
-) -> list[Message]:
-    """Editing the very first message: the new version is a second root of the tree."""
-    conversation.active_leaf_id = None
-    conversation.message_count = 0
-    return await conversations.append_messages(
-        session, conversation=conversation, messages=messages, flush=False
-    )

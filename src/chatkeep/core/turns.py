@@ -31,7 +31,7 @@ from chatkeep.core.errors import InvalidInput
 from chatkeep.core.history import replayable
 from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
-from chatkeep.core.turn_input import guard_input, place_input, system_texts, visible_after
+from chatkeep.core.turn_input import append_placed, guard_input, plan_input, system_texts, visible_after
 from chatkeep.guards import GuardPolicy, GuardVerdict
 from chatkeep.providers.base import (
     ChatMessage,
@@ -272,20 +272,14 @@ class TurnEngine:
                     conversation_id=request.conversation_id,
                     for_update=True,
                 )
-            parent_id, stored, before = await place_input(session, conversation, request, incoming, verdict)
-            (placeholder,) = await conversations.append_messages(
-                session,
-                conversation=conversation,
-                messages=[
-                    conversations.NewMessage(
-                        role="assistant", content="", status="in_progress", model=prepared.model.id
-                    )
-                ],
-                # Stored input is the new leaf: append there, without looking up its (unflushed) row.
-                parent_id=None if stored else parent_id,
+            placement = await plan_input(session, conversation, request, incoming, verdict)
+            reserved = conversations.NewMessage(
+                role="assistant", content="", status="in_progress", model=prepared.model.id
             )
+            added = await append_placed(session, conversation, placement, reserved)
+            stored, placeholder = added[:-1], added[-1]
             # The path to the new leaf follows from the one read before placing the input: no second query.
-            history = visible_after(before, [*stored, placeholder])
+            history = visible_after(placement.history, added)
             if history is None:
                 history = await conversations.visible_history(session, conversation=conversation)
             prepared.conversation_id = conversation.id
