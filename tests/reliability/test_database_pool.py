@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -18,27 +21,36 @@ from chatkeep.storage.database import Database
 from tests.conftest import POSTGRES_URL
 from tests.support import make_tenant
 
+Served = tuple[FastAPI, httpx.AsyncClient]
 
-@pytest.fixture
-async def one_connection_app(database_url: str, db: Database, tmp_path: Path) -> AsyncIterator[tuple]:
-    """The app on a pool of exactly one connection that gives up waiting after 0.2 s."""
-    settings = Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        bootstrap=False,
-        purge_interval_seconds=3600,
-        db_pool_size=1,
-        db_max_overflow=0,
-        db_pool_timeout_seconds=0.2,
+
+@contextlib.asynccontextmanager
+async def served(database_url: str, data_dir: Path, **settings: Any) -> AsyncIterator[Served]:
+    """The app on `database_url` with `settings`, started, and an in-process client for it."""
+    app = create_app(
+        Settings(
+            database_url=database_url,
+            data_dir=data_dir,
+            bootstrap=False,
+            purge_interval_seconds=3600,
+            **settings,
+        )
     )
-    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://chatkeep.test") as http:
             yield app, http
 
 
-async def test_pool_exhaustion_is_503_then_recovers(one_connection_app: tuple, db: Database) -> None:
+@pytest.fixture
+async def one_connection_app(database_url: str, tmp_path: Path) -> AsyncIterator[Served]:
+    """The app on a pool of exactly one connection that gives up waiting after 0.2 s."""
+    one = {"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}
+    async with served(database_url, tmp_path, **one) as app_and_client:
+        yield app_and_client
+
+
+async def test_pool_exhaustion_is_503_then_recovers(one_connection_app: Served, db: Database) -> None:
     app, http = one_connection_app
     tenant = await make_tenant(db)
     quant = f"/api/v3/organizations/{tenant.name}/ai/sessions"
@@ -77,20 +89,11 @@ async def test_pool_settings_reach_the_engine(db: Database, database_url: str) -
 
 async def test_unreachable_postgres_is_503(tmp_path: Path) -> None:
     # Nothing listens on port 1: every connection attempt is refused.
-    settings = Settings(
-        database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
-        data_dir=tmp_path,
-        bootstrap=False,
-        auto_migrate=False,
-        purge_interval_seconds=3600,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://chatkeep.test") as http:
-            response = await http.get(
-                "/api/v3/organizations/acme/ai/sessions", headers={"Authorization": "Bearer ck_x"}
-            )
+    nowhere = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
+    async with served(nowhere, tmp_path, auto_migrate=False) as (_, http):
+        response = await http.get(
+            "/api/v3/organizations/acme/ai/sessions", headers={"Authorization": "Bearer ck_x"}
+        )
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "service_unavailable"
     assert "127.0.0.1" not in response.text
@@ -114,21 +117,12 @@ async def test_too_many_connections_is_503(database_url: str, db: Database, tmp_
         host=limited_url.host, port=limited_url.port, user=role, database=limited_url.database
     )
     try:
-        settings = Settings(
-            database_url=limited_url.render_as_string(hide_password=False),
-            data_dir=tmp_path,
-            bootstrap=False,
-            auto_migrate=False,
-            purge_interval_seconds=3600,
-        )
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://chatkeep.test") as http:
-                response = await http.get(
-                    f"/api/v3/organizations/{tenant.name}/ai/sessions",
-                    headers={"Authorization": f"Bearer {tenant.admin}"},
-                )
+        limited = limited_url.render_as_string(hide_password=False)
+        async with served(limited, tmp_path, auto_migrate=False) as (_, http):
+            response = await http.get(
+                f"/api/v3/organizations/{tenant.name}/ai/sessions",
+                headers={"Authorization": f"Bearer {tenant.admin}"},
+            )
     finally:
         await held.close()
         async with db.engine.connect() as admin:

@@ -31,6 +31,15 @@ from chatkeep.core.errors import InvalidInput
 from chatkeep.core.history import replayable
 from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
+from chatkeep.core.turn_events import (
+    Delta,
+    GuardNotice,
+    ToolUse,
+    TurnDone,
+    TurnEvent,
+    TurnFailed,
+    TurnStarted,
+)
 from chatkeep.core.turn_input import append_placed, guard_input, plan_input, system_texts, visible_after
 from chatkeep.guards import GuardPolicy, GuardVerdict
 from chatkeep.providers.base import (
@@ -85,56 +94,6 @@ class TurnRequest:
     # The organisation's AI config when the caller already read it (with the token): no second read.
     config: org_config.AIConfig | None = None
 
-
-# Events, in order: TurnStarted, GuardNotice?, (Delta | ToolUse)*, then TurnDone or TurnFailed.
-
-
-@dataclass(frozen=True, slots=True)
-class TurnStarted:
-    request_id: str
-    model: str
-    conversation_id: uuid.UUID | None
-    user_message_ids: tuple[uuid.UUID, ...]
-    assistant_message_id: uuid.UUID | None
-
-
-@dataclass(frozen=True, slots=True)
-class GuardNotice:
-    text: str
-    action: str
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolUse:
-    id: str
-    name: str
-    input: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TurnDone:
-    finish_reason: FinishReason
-    input_tokens: int
-    output_tokens: int
-    cost_cents: float
-    text: str
-    tool_uses: tuple[ToolUse, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TurnFailed:
-    kind: str
-    message: str
-    status: int
-    retry_after: float | None = None  # the upstream's hint when it rate-limited us
-
-
-TurnEvent = TurnStarted | GuardNotice | Delta | ToolUse | TurnDone | TurnFailed
 
 _FAILURE_STATUS = {"timeout": 504, "rate_limited": 429, "bad_request": 400, "not_found": 404}
 

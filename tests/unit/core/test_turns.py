@@ -11,7 +11,8 @@ from sqlalchemy import select
 from chatkeep.core import conversations, organisations
 from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.principals import Principal, Role
-from chatkeep.core.turns import Delta, TurnDone, TurnEngine, TurnFailed, TurnOptions, TurnRequest, TurnStarted
+from chatkeep.core.turn_events import Delta, TurnDone, TurnFailed, TurnStarted
+from chatkeep.core.turns import TurnEngine, TurnOptions, TurnRequest
 from chatkeep.providers.base import ChatMessage, ModelInfo, Pricing, ProviderError
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.storage.database import Database

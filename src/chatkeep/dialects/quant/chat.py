@@ -12,19 +12,9 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from chatkeep.core.errors import InvalidInput
-from chatkeep.core.turns import (
-    Delta,
-    GuardNotice,
-    PreparedTurn,
-    TurnDone,
-    TurnEngine,
-    TurnEvent,
-    TurnFailed,
-    TurnOptions,
-    TurnRequest,
-    TurnStarted,
-)
-from chatkeep.core.turns import ToolUse as ToolUseEvent
+from chatkeep.core.turn_events import Delta, GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
+from chatkeep.core.turn_events import ToolUse as ToolUseEvent
+from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnOptions, TurnRequest
 from chatkeep.dialects.caller_config import caller_config
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content

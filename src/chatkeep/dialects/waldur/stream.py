@@ -19,15 +19,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatkeep.core.errors import InvalidInput, NotFound
-from chatkeep.core.turns import (
-    Delta,
-    GuardNotice,
-    PreparedTurn,
-    TurnEngine,
-    TurnFailed,
-    TurnRequest,
-    TurnStarted,
-)
+from chatkeep.core.turn_events import Delta, GuardNotice, TurnFailed, TurnStarted
+from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnRequest
 from chatkeep.dialects.caller_config import caller_config
 from chatkeep.dialects.storable_input import require_storable_input
 from chatkeep.dialects.turn_responses import TurnStreamingResponse

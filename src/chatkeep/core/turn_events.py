@@ -1,0 +1,62 @@
+"""What a turn tells its caller as it runs, in order:
+
+    TurnStarted, GuardNotice?, (Delta | ToolUse)*, then TurnDone or TurnFailed
+
+Dialects turn these into their wire format (Quant SSE, Waldur NDJSON, a buffered JSON body).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chatkeep.providers.base import FinishReason
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted:
+    request_id: str
+    model: str
+    conversation_id: uuid.UUID | None
+    user_message_ids: tuple[uuid.UUID, ...]
+    assistant_message_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardNotice:
+    text: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUse:
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDone:
+    finish_reason: FinishReason
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    text: str
+    tool_uses: tuple[ToolUse, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFailed:
+    kind: str
+    message: str
+    status: int
+    retry_after: float | None = None  # the upstream's hint when it rate-limited us
+
+
+TurnEvent = TurnStarted | GuardNotice | Delta | ToolUse | TurnDone | TurnFailed
