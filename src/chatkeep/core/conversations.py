@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Integer, Select, Uuid, bindparam, literal, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
-from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -296,18 +296,48 @@ async def visible_history(session: AsyncSession, *, conversation: Conversation) 
     """The messages on the path from the root to the active leaf, oldest first."""
     if conversation.active_leaf_id is None:
         return []
-    rows = (
-        await session.execute(select(Message).where(Message.conversation_id == conversation.id))
-    ).scalars()
-    by_id = {message.id: message for message in rows}
-    path: list[Message] = []
-    cursor: uuid.UUID | None = conversation.active_leaf_id
-    while cursor is not None and cursor in by_id:
-        message = by_id.pop(cursor)  # pop: a corrupt cycle cannot loop forever
-        path.append(message)
-        cursor = message.parent_id
-    path.reverse()
-    return path
+    return await path_to(session, conversation=conversation, leaf_id=conversation.active_leaf_id)
+
+
+async def path_to(
+    session: AsyncSession, *, conversation: Conversation, leaf_id: uuid.UUID, newest: int | None = None
+) -> list[Message]:
+    """The messages from the root to `leaf_id`, oldest first; with `newest`, only that many of the newest.
+
+    One recursive query walks the parent links, so other branches (edits, regenerations) are never read
+    and a long conversation costs only the part asked for. The walk stays inside the conversation and
+    stops at its depth, so corrupt links can neither leave it nor loop.
+    """
+    depth = conversation.message_count + 1  # no path is longer: sequence_index is a message's depth
+    limit = depth if newest is None else min(newest, depth)
+    rows = await session.execute(
+        _PATH, {"leaf_id": leaf_id, "conversation_id": conversation.id, "limit": limit}
+    )
+    return list(rows.scalars())
+
+
+def _path_statement() -> Select[Message]:
+    """Built once: constructing this statement (and its cache key) on every call cost more than running it."""
+    conversation_id = bindparam("conversation_id", type_=Uuid)
+    walk = (
+        select(MESSAGES.c.id, MESSAGES.c.parent_id, literal(1, Integer).label("step"))
+        .where(
+            MESSAGES.c.id == bindparam("leaf_id", type_=Uuid), MESSAGES.c.conversation_id == conversation_id
+        )
+        .cte("walk", recursive=True)
+    )
+    parent = MESSAGES.alias("parent")
+    walk = walk.union_all(
+        select(parent.c.id, parent.c.parent_id, walk.c.step + 1).where(
+            parent.c.id == walk.c.parent_id,
+            parent.c.conversation_id == conversation_id,
+            walk.c.step < bindparam("limit", type_=Integer),
+        )
+    )
+    return select(Message).join(walk, Message.id == walk.c.id).order_by(walk.c.step.desc())
+
+
+_PATH = _path_statement()
 
 
 async def _message_in(session: AsyncSession, conversation: Conversation, message_id: uuid.UUID) -> Message:

@@ -46,11 +46,10 @@ def _new_messages(incoming: list[ChatMessage]) -> list[ChatMessage]:
 @dataclass(slots=True)
 class Placement:
     """Where a turn's new messages go in the tree: a chain under `parent_id` (None: the active leaf; with
-    `new_root`, a second root), and the visible history as it was before (see `visible_after`)."""
+    `new_root`, a second root)."""
 
     parent_id: uuid.UUID | None
     new: list[conversations.NewMessage]
-    history: list[Message]
     new_root: bool = False
 
 
@@ -62,17 +61,21 @@ async def plan_input(
     verdict: GuardVerdict | None,
 ) -> Placement:
     """Where the input goes according to the mode, and what of it is stored. The caller appends it with
-    the turn's reserved answer as one chain (one INSERT)."""
-    history = await conversations.visible_history(session, conversation=conversation)
+    the turn's reserved answer as one chain (one INSERT).
+
+    This runs under the conversation's write lock, so it reads only what placing needs (for a plain
+    append: nothing), never the whole history.
+    """
     if request.mode == "regenerate":
         # A new sibling of the newest answer: its parent is the newest user message on the path.
-        last_user = next((m for m in reversed(history) if m.role == "user"), None)
+        last_user = await _newest_user_message(session, conversation)
         if last_user is None:
             raise InvalidInput("there is no message to regenerate an answer for", field="mode")
-        return Placement(last_user.id, [], history)
+        return Placement(last_user.id, [])
     parent_id: uuid.UUID | None = None
     if request.mode == "edit":
-        target = next((m for m in history if m.id == request.edit_message_id), None)
+        assert request.edit_message_id is not None
+        target = await _on_visible_path(session, conversation, request.edit_message_id)
         if target is None or target.role != "user":
             raise InvalidInput(
                 "edit_message_uuid must be a user message of this thread", field="edit_message_uuid"
@@ -92,7 +95,36 @@ async def plan_input(
         for i, m in enumerate(new)
     ]
     # Editing the very first message: the new version is a second root of the tree.
-    return Placement(parent_id, to_store, history, new_root=request.mode == "edit" and parent_id is None)
+    return Placement(parent_id, to_store, new_root=request.mode == "edit" and parent_id is None)
+
+
+async def _newest_user_message(session: Any, conversation: Conversation) -> Message | None:
+    """The newest user message on the visible path, reading back from the leaf a few messages at a time."""
+    if conversation.active_leaf_id is None:
+        return None
+    newest = 4
+    while True:
+        path = await conversations.path_to(
+            session, conversation=conversation, leaf_id=conversation.active_leaf_id, newest=newest
+        )
+        found = next((m for m in reversed(path) if m.role == "user"), None)
+        if found is not None or len(path) < newest:
+            return found
+        newest *= 4
+
+
+async def _on_visible_path(session: Any, conversation: Conversation, message_id: uuid.UUID) -> Message | None:
+    """The message, if it is on the visible path: the walk back from the leaf to its depth reaches it."""
+    target = await session.get(Message, message_id)
+    if target is None or target.conversation_id != conversation.id or conversation.active_leaf_id is None:
+        return None
+    distance = conversation.message_count - target.sequence_index + 1
+    if distance < 1:
+        return None
+    path = await conversations.path_to(
+        session, conversation=conversation, leaf_id=conversation.active_leaf_id, newest=distance
+    )
+    return target if path and path[0].id == target.id else None
 
 
 async def append_placed(
@@ -108,20 +140,3 @@ async def append_placed(
         messages=[*placement.new, *then],
         parent_id=placement.parent_id,
     )
-
-
-def visible_after(before: list[Message], added: list[Message]) -> list[Message] | None:
-    """The visible history once `added` (a chain of new rows, oldest first) hangs under a message of
-    `before` (the history read at the start of the same transaction), worked out without a query.
-
-    None when `added` does not attach to `before` as expected; the caller then reads the history again.
-    """
-    if not added:
-        return list(before)
-    anchor = added[0].parent_id
-    if anchor is None:
-        return list(added)
-    for index, message in enumerate(before):
-        if message.id == anchor:
-            return [*before[: index + 1], *added]
-    return None

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,9 +26,9 @@ from sqlalchemy import update as sql_update
 from chatkeep.core import conversations, org_config
 from chatkeep.core import usage as usage_ledger
 from chatkeep.core.content import media_kinds
-from chatkeep.core.context import fit_to_window
+from chatkeep.core.context import PER_MESSAGE_OVERHEAD, fit_to_window
 from chatkeep.core.errors import InvalidInput
-from chatkeep.core.history import replayable
+from chatkeep.core.history import is_replayable, replayable
 from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
 from chatkeep.core.turn_events import (
@@ -40,7 +40,7 @@ from chatkeep.core.turn_events import (
     TurnFailed,
     TurnStarted,
 )
-from chatkeep.core.turn_input import append_placed, guard_input, plan_input, system_texts, visible_after
+from chatkeep.core.turn_input import append_placed, guard_input, plan_input, system_texts
 from chatkeep.guards import GuardPolicy, GuardVerdict
 from chatkeep.providers.base import (
     ChatMessage,
@@ -55,7 +55,7 @@ from chatkeep.providers.base import (
     Usage,
 )
 from chatkeep.storage.database import Database
-from chatkeep.storage.models import CONVERSATIONS, MESSAGES
+from chatkeep.storage.models import CONVERSATIONS, MESSAGES, Conversation, Message
 
 if TYPE_CHECKING:
     from chatkeep.providers.registry import ModelRegistry
@@ -64,6 +64,7 @@ log = logging.getLogger("chatkeep.turns")
 _UNTIMED = contextlib.nullcontext()
 Mode = Literal["append", "regenerate", "edit"]
 REFUSAL = "I can't help with that request."
+HISTORY_PAGE = 32  # history messages read with the input, under the write lock; more are read after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,16 +170,23 @@ class TurnEngine:
             verdict=verdict,
             blocked=verdict is not None and verdict.action == "block",
         )
+        counted: dict[str, int] = {}  # history texts are counted while reading and again while fitting
+
+        def count(text: str) -> int:
+            if text not in counted:
+                counted[text] = self.registry.count_tokens(model, text)
+            return counted[text]
+
         if request.conversation_id is None and not request.new_conversation:
             history = incoming
         else:
-            history = await self._store_input(prepared, incoming, verdict)
+            history = await self._store_input(prepared, incoming, verdict, count)
         context = fit_to_window(
             system=system,
             history=history,
             context_window=model.context_window,
             max_tokens=max_tokens,
-            count=lambda text: self.registry.count_tokens(model, text),
+            count=count,
         )
         prepared.input_tokens = context.input_tokens
         prepared.provider_request = ChatRequest(
@@ -210,7 +218,11 @@ class TurnEngine:
             raise InvalidInput(f"model {model.id!r} does not support tools", field="toolConfig")
 
     async def _store_input(
-        self, prepared: PreparedTurn, incoming: list[ChatMessage], verdict: GuardVerdict | None
+        self,
+        prepared: PreparedTurn,
+        incoming: list[ChatMessage],
+        verdict: GuardVerdict | None,
+        count: Callable[[str], int],
     ) -> list[ChatMessage]:
         """Store the new user message(s) and reserve the assistant row; return the history to send."""
         request = prepared.request
@@ -237,15 +249,46 @@ class TurnEngine:
             )
             added = await append_placed(session, conversation, placement, reserved)
             stored, placeholder = added[:-1], added[-1]
-            # The path to the new leaf follows from the one read before placing the input: no second query.
-            history = visible_after(placement.history, added)
-            if history is None:
-                history = await conversations.visible_history(session, conversation=conversation)
             prepared.conversation_id = conversation.id
             prepared.user_id = conversation.user_id  # usage belongs to the conversation's owner
             prepared.user_message_ids = tuple(m.id for m in stored)
             prepared.assistant_message_id = placeholder.id
-        return replayable(history[:-1])
+            # The history to send ends at the input (for a regeneration: at the user message). A short
+            # conversation's is read here at once; a longer one's rest after the write lock is released,
+            # and only as much as could fit the model's window, so a long conversation neither holds up
+            # other writers nor costs its length. Reading it after the transaction is safe: rows on a path
+            # are never rewritten, but for an unfinished answer's, left out of what a model sees anyway.
+            leaf = placeholder.parent_id
+            assert leaf is not None
+            page = await conversations.path_to(
+                session, conversation=conversation, leaf_id=leaf, newest=HISTORY_PAGE
+            )
+        history = await self._recent_path(conversation, leaf, prepared.model, count, page)
+        return replayable(history or stored)
+
+    async def _recent_path(
+        self,
+        conversation: Conversation,
+        leaf_id: uuid.UUID,
+        model: ModelInfo,
+        count: Callable[[str], int],
+        path: list[Message],
+    ) -> list[Message]:
+        """The newest part of the path to `leaf_id` that could fit `model`'s window (fit_to_window trims it
+        exactly): `path`, its newest HISTORY_PAGE messages already read, grown from the leaf in pages four
+        times larger."""
+        asked, cost, counted = HISTORY_PAGE, 0, 0
+        while True:
+            older = path[: len(path) - counted]
+            cost += sum(count(m.content) + PER_MESSAGE_OVERHEAD for m in older if is_replayable(m))
+            counted = len(path)
+            if counted < asked or cost > model.context_window:  # the whole path, or more than fits
+                return path
+            asked *= 4
+            async with self.db.read() as session:
+                path = await conversations.path_to(
+                    session, conversation=conversation, leaf_id=leaf_id, newest=asked
+                )
 
     # ---- stream --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from chatkeep.core import conversations, organisations
+from chatkeep.core.context import fit_to_window
 from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.principals import Principal, Role
 from chatkeep.core.turn_events import Delta, TurnDone, TurnFailed, TurnStarted
@@ -269,3 +270,39 @@ async def test_long_history_is_trimmed_oldest_first(db: Database) -> None:
     assert sent[-1].text == "latest"
     assert 0 < len(sent) < 41
     assert sent[0].text.startswith(f"turn {41 - len(sent)} ")  # contiguous, newest kept
+
+
+async def test_a_history_longer_than_one_page_is_read_in_pages_and_fitted_exactly(db: Database) -> None:
+    """Hundreds of short messages (several pages of HISTORY_PAGE): what is sent is exactly what fitting
+    the whole visible history to the window would give, and the read stops once the window is full."""
+    p = await principal(db)
+    conv = await new_conversation(db, p)
+    count = 700
+    async with db.write() as session:
+        c = await conversations.get(session, principal=p, conversation_id=conv, for_update=True)
+        await conversations.append_messages(
+            session,
+            conversation=c,
+            messages=[
+                conversations.NewMessage("user" if i % 2 == 0 else "assistant", f"m{i} some words")
+                for i in range(count)
+            ],
+        )
+    provider = ScriptedProvider()
+    engine = engine_with(db, provider)
+    await run(engine, ask(p, "latest", conv))
+    sent = [m.text for m in provider.requests[0].messages]
+
+    async with db.read() as session:
+        c = await conversations.get(session, principal=p, conversation_id=conv)
+        visible = await conversations.visible_history(session, conversation=c)
+    everything = [ChatMessage.of_text(m.role, m.content) for m in visible[:-1]]  # up to the input
+    expected = fit_to_window(
+        system=None,
+        history=everything,
+        context_window=MODEL.context_window,
+        max_tokens=MODEL.max_output_tokens,
+        count=lambda text: engine.registry.count_tokens(MODEL, text),
+    )
+    assert sent == [m.text for m in expected.messages]
+    assert sent[-1] == "latest" and 32 < len(sent) < count  # more than one page, less than all
