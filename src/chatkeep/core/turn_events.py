@@ -1,6 +1,8 @@
 """What a turn tells its caller as it runs, in order:
 
-    TurnStarted, GuardNotice?, (Delta | ToolUse)*, then TurnDone or TurnFailed
+    TurnStarted, GuardNotice?, (TextDelta | ToolCall)*, then TurnDone or TurnFailed
+
+Text and tool calls pass through as the provider sent them (providers.base); the rest is the turn's own.
 
 Dialects turn these into their wire format (Quant SSE, Waldur NDJSON, a buffered JSON body).
 """
@@ -9,9 +11,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from chatkeep.providers.base import FinishReason
+from chatkeep.providers.base import FinishReason, TextDelta, ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,25 +31,13 @@ class GuardNotice:
 
 
 @dataclass(frozen=True, slots=True)
-class Delta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolUse:
-    id: str
-    name: str
-    input: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class TurnDone:
     finish_reason: FinishReason
     input_tokens: int
     output_tokens: int
     cost_cents: float
     text: str
-    tool_uses: tuple[ToolUse, ...]
+    tool_uses: tuple[ToolCall, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,4 +48,4 @@ class TurnFailed:
     retry_after: float | None = None  # the upstream's hint when it rate-limited us
 
 
-TurnEvent = TurnStarted | GuardNotice | Delta | ToolUse | TurnDone | TurnFailed
+TurnEvent = TurnStarted | GuardNotice | TextDelta | ToolCall | TurnDone | TurnFailed

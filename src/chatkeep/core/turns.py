@@ -32,9 +32,7 @@ from chatkeep.core.history import is_replayable, replayable
 from chatkeep.core.limits import Limits
 from chatkeep.core.principals import Principal
 from chatkeep.core.turn_events import (
-    Delta,
     GuardNotice,
-    ToolUse,
     TurnDone,
     TurnEvent,
     TurnFailed,
@@ -309,7 +307,7 @@ class TurnEngine:
         try:
             if prepared.blocked:
                 outcome.text, outcome.finish = REFUSAL, "content_filter"
-                yield Delta(REFUSAL)
+                yield TextDelta(REFUSAL)
             else:
                 async for event in self._run_provider(prepared, outcome):
                     yield event
@@ -378,12 +376,11 @@ class TurnEngine:
                 if isinstance(event, TextDelta):
                     first = False
                     outcome.text += event.text
-                    yield Delta(event.text)
+                    yield event
                 elif isinstance(event, ToolCall):
                     first = False
-                    use = ToolUse(id=event.id, name=event.name, input=event.input)
-                    outcome.tool_uses.append(use)
-                    yield use
+                    outcome.tool_uses.append(event)
+                    yield event
                 elif isinstance(event, Usage):
                     outcome.usage = event
                 elif isinstance(event, Finish):
@@ -446,7 +443,7 @@ class _Outcome:
     usage: Usage | None = None
     status: str | None = None
     error: ProviderError | None = None
-    tool_uses: list[ToolUse] = field(default_factory=list)
+    tool_uses: list[ToolCall] = field(default_factory=list)
 
     def input_tokens(self, prepared: PreparedTurn) -> int:
         if prepared.blocked:
@@ -460,7 +457,7 @@ class _Outcome:
         return registry.count_tokens(model, self.text) if self.text else 0
 
 
-def _tool_blocks(tool_uses: list[ToolUse]) -> list[dict[str, Any]] | None:
+def _tool_blocks(tool_uses: list[ToolCall]) -> list[dict[str, Any]] | None:
     if not tool_uses:
         return None
     return [{"type": "tool_use", "id": t.id, "name": t.name, "input": t.input} for t in tool_uses]

@@ -12,9 +12,9 @@ from chatkeep.core import conversations, organisations
 from chatkeep.core.context import fit_to_window
 from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.principals import Principal, Role
-from chatkeep.core.turn_events import Delta, TurnDone, TurnFailed, TurnStarted
+from chatkeep.core.turn_events import TurnDone, TurnFailed, TurnStarted
 from chatkeep.core.turns import TurnEngine, TurnOptions, TurnRequest
-from chatkeep.providers.base import ChatMessage, ModelInfo, Pricing, ProviderError
+from chatkeep.providers.base import ChatMessage, ModelInfo, Pricing, ProviderError, TextDelta
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Message, UsageRecord
@@ -78,7 +78,7 @@ async def test_turn_streams_and_stores_answer_with_usage(db: Database) -> None:
     provider = ScriptedProvider()
     events = await run(engine_with(db, provider), ask(p, "Hi there", conv))
     assert isinstance(events[0], TurnStarted)
-    assert "".join(e.text for e in events if isinstance(e, Delta)) == "Hello, world."
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello, world."
     done = events[-1]
     assert isinstance(done, TurnDone)
     assert (done.input_tokens, done.output_tokens, done.finish_reason) == (11, 3, "stop")

@@ -12,15 +12,14 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from chatkeep.core.errors import InvalidInput
-from chatkeep.core.turn_events import Delta, GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
-from chatkeep.core.turn_events import ToolUse as ToolUseEvent
+from chatkeep.core.turn_events import GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
 from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnOptions, TurnRequest
 from chatkeep.dialects.caller_config import caller_config
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content
 from chatkeep.dialects.quant.deps import OrgPrincipal
 from chatkeep.dialects.turn_responses import TurnEventSource
-from chatkeep.providers.base import ChatMessage, ToolSpec
+from chatkeep.providers.base import ChatMessage, TextDelta, ToolCall, ToolSpec
 
 router = APIRouter(tags=["AI Inference"])
 PING_SECONDS = 15
@@ -90,7 +89,7 @@ def _usage(done: TurnDone) -> dict[str, Any]:
     }
 
 
-def _tool_use(uses: tuple[ToolUseEvent, ...]) -> dict[str, Any] | list[dict[str, Any]] | None:
+def _tool_use(uses: tuple[ToolCall, ...]) -> dict[str, Any] | list[dict[str, Any]] | None:
     """One tool → an object, several → a list, none → omitted (the spec's three response patterns)."""
     rendered = [{"toolUseId": u.id, "name": u.name, "input": u.input} for u in uses]
     if not rendered:
@@ -189,7 +188,7 @@ async def _sse(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[Serv
             yield frame("start", start)
         elif isinstance(event, GuardNotice):
             yield frame("guard", {"notice": event.text, "action": event.action})
-        elif isinstance(event, Delta):
+        elif isinstance(event, TextDelta):
             yield frame("content", {"delta": event.text, "complete": False})
         elif isinstance(event, TurnDone):
             done: dict[str, Any] = {

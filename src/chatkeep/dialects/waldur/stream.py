@@ -19,13 +19,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatkeep.core.errors import InvalidInput, NotFound
-from chatkeep.core.turn_events import Delta, GuardNotice, TurnFailed, TurnStarted
+from chatkeep.core.turn_events import GuardNotice, TurnFailed, TurnStarted
 from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnRequest
 from chatkeep.dialects.caller_config import caller_config
 from chatkeep.dialects.storable_input import require_storable_input
 from chatkeep.dialects.turn_responses import TurnStreamingResponse
 from chatkeep.dialects.waldur.deps import Caller
-from chatkeep.providers.base import ChatMessage
+from chatkeep.providers.base import ChatMessage, TextDelta
 
 router = APIRouter(tags=["chat"], dependencies=[Depends(require_storable_input)])
 
@@ -133,7 +133,7 @@ async def _records(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[
                 final["assistant_message_uuid"] = event.assistant_message_id.hex
         elif isinstance(event, GuardNotice):
             yield _line({"w": event.text})
-        elif isinstance(event, Delta):
+        elif isinstance(event, TextDelta):
             yield _line({"k": "markdown", "c": event.text})
         elif isinstance(event, TurnFailed):
             yield _line(
