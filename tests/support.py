@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -104,3 +106,17 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def parse_sse(body: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, event, data) for every event; every data line must be one JSON object."""
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if line and not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+        if "data" in fields:
+            events.append((fields.get("id", ""), fields.get("event", "message"), json.loads(fields["data"])))
+    return events

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support import Tenant
+from tests.support import parse_sse as parse_events
 
 T = TypeVar("T")
 
@@ -35,16 +35,7 @@ def marker() -> str:
 
 def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
     """(event, data) for every server-sent event with data; every data line must be JSON."""
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.split("\n"):
-            if line and not line.startswith(":"):
-                name, _, value = line.partition(": ")
-                fields[name] = value
-        if "data" in fields:
-            events.append((fields.get("event", "message"), json.loads(fields["data"])))
-    return events
+    return [(event, data) for _, event, data in parse_events(body)]
 
 
 async def create_session(http: httpx.AsyncClient, tenant: Tenant, user: str = "alice") -> str:

@@ -251,19 +251,20 @@ async def test_unknown_model_and_missing_conversation_fail_before_streaming(db: 
         await engine.prepare(ask(p, "x", await new_conversation(db, p), mode="regenerate"))
 
 
-async def test_long_history_is_trimmed_oldest_first(db: Database) -> None:
-    p = await principal(db)
+async def conversation_of(db: Database, p: Principal, texts: list[str]) -> uuid.UUID:
+    """A conversation holding `texts` as alternating user and assistant messages."""
     conv = await new_conversation(db, p)
     async with db.write() as session:
         c = await conversations.get(session, principal=p, conversation_id=conv, for_update=True)
-        await conversations.append_messages(
-            session,
-            conversation=c,
-            messages=[
-                conversations.NewMessage("user" if i % 2 == 0 else "assistant", f"turn {i} " + "word " * 200)
-                for i in range(40)
-            ],
-        )
+        roles = ("user", "assistant")
+        messages = [conversations.NewMessage(roles[i % 2], text) for i, text in enumerate(texts)]
+        await conversations.append_messages(session, conversation=c, messages=messages)
+    return conv
+
+
+async def test_long_history_is_trimmed_oldest_first(db: Database) -> None:
+    p = await principal(db)
+    conv = await conversation_of(db, p, [f"turn {i} " + "word " * 200 for i in range(40)])
     provider = ScriptedProvider()
     await run(engine_with(db, provider), ask(p, "latest", conv))
     sent = provider.requests[0].messages
@@ -276,18 +277,8 @@ async def test_a_history_longer_than_one_page_is_read_in_pages_and_fitted_exactl
     """Hundreds of short messages (several pages of HISTORY_PAGE): what is sent is exactly what fitting
     the whole visible history to the window would give, and the read stops once the window is full."""
     p = await principal(db)
-    conv = await new_conversation(db, p)
     count = 700
-    async with db.write() as session:
-        c = await conversations.get(session, principal=p, conversation_id=conv, for_update=True)
-        await conversations.append_messages(
-            session,
-            conversation=c,
-            messages=[
-                conversations.NewMessage("user" if i % 2 == 0 else "assistant", f"m{i} some words")
-                for i in range(count)
-            ],
-        )
+    conv = await conversation_of(db, p, [f"m{i} some words" for i in range(count)])
     provider = ScriptedProvider()
     engine = engine_with(db, provider)
     await run(engine, ask(p, "latest", conv))

@@ -10,26 +10,12 @@ import pytest
 
 from chatkeep.providers.base import MediaBlock, ProviderError, ToolCall, ToolResultBlock, ToolUseBlock
 from tests.fakes import Script, ScriptedProvider
-from tests.support import Tenant
+from tests.support import Tenant, parse_sse
 from tests.unit.dialects.test_quant_sessions import bearer
 
 
 def ai(tenant: Tenant) -> str:
     return f"/api/v3/organizations/{tenant.name}/ai"
-
-
-def parse_sse(body: str) -> list[tuple[str, str, dict]]:
-    """(id, event, data) for every event; every data line must be one JSON object."""
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.split("\n"):
-            if line and not line.startswith(":"):
-                name, _, value = line.partition(": ")
-                fields[name] = value
-        if "data" in fields:
-            events.append((fields.get("id", ""), fields.get("event", "message"), json.loads(fields["data"])))
-    return events
 
 
 async def chat(
