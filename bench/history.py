@@ -86,9 +86,14 @@ async def measure(length: int, window: int, turns: int) -> list[float]:
         timings = []
         for _ in range(turns + 2):  # two warm-up turns
             started = time.perf_counter()
-            prepared = await engine.prepare(request)
-            async for _event in engine.stream(prepared):
-                pass
+            if hasattr(engine, "open"):  # TurnEngine.open; a baseline before it had prepare + stream
+                turn = await engine.open(request)
+                async for _event in turn.events():
+                    pass
+            else:
+                prepared = await engine.prepare(request)
+                async for _event in engine.stream(prepared):
+                    pass
             timings.append((time.perf_counter() - started) * 1000)
         await db.dispose()
     return timings[2:]

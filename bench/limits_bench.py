@@ -32,7 +32,7 @@ from sqlalchemy import insert  # noqa: E402
 from tests.support import make_tenant  # noqa: E402
 
 from chatkeep.app import create_app  # noqa: E402
-from chatkeep.core import org_config, tokens  # noqa: E402
+from chatkeep.core import api_tokens  # noqa: E402
 from chatkeep.core.limits import Limits, month_window, tokens_used  # noqa: E402
 from chatkeep.core.organisations import get_by_name_or_raise  # noqa: E402
 from chatkeep.core.principals import Principal, Role  # noqa: E402
@@ -57,7 +57,7 @@ async def per_call(database_url: str, redis_url: str, prefix: str) -> dict[str, 
     await migrate(db)
     tenant = await make_tenant(db)
     async with db.read() as session:
-        principal, org = await tokens.authenticate_with_org(session, secret=tenant.service)
+        caller = await api_tokens.authenticate(session, secret=tenant.service)
     redis_counter = RedisCounter(redis_url, prefix=prefix)
     variants = {
         "unlimited (config parsed)": Limits(),
@@ -79,8 +79,8 @@ async def per_call(database_url: str, redis_url: str, prefix: str) -> dict[str, 
                 for name, limits in variants.items():
                     started = time.perf_counter()
                     for _ in range(CALLS):
-                        # As the dependencies do: parse the config of the row authentication loaded.
-                        await limits.check_request(principal=principal, config=org_config.of(org))
+                        # As the dependencies do: the config authentication read with the token.
+                        await limits.check_request(principal=caller.principal, config=caller.config)
                     samples[name].append((time.perf_counter() - started) / CALLS * 1e6)
     await redis_counter.aclose()
     await db.dispose()

@@ -31,7 +31,7 @@ from sqlalchemy import Table, insert, text
 
 from bench import servers
 from bench.figures import fmt, machine, percentile, table, write_result
-from chatkeep.core import organisations, tokens
+from chatkeep.core import api_tokens, organisations
 from chatkeep.core.principals import Principal, Role
 from chatkeep.dialects.quant import sessions as quant
 from chatkeep.dialects.quant.schemas import CreateSessionRequest
@@ -58,9 +58,9 @@ async def open_tenant(url: str) -> Tenant:
     await migrate(db)
     async with db.write() as session:
         org = await organisations.create(session, name="bench")
-        issued = await tokens.create(session, org=org, user_id="service", role=Role.SERVICE)
+        issued = await api_tokens.create(session, org=org, user_id="service", role=Role.SERVICE)
     async with db.read() as session:
-        principal = await tokens.authenticate(session, secret=issued.secret)
+        principal = (await api_tokens.authenticate(session, secret=issued.secret)).principal
     return Tenant(db, principal, org.id)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import inspect, text
 
-from chatkeep.core.tokens import TOKEN_PREFIX
+from chatkeep.core.api_tokens import TOKEN_PREFIX
 from chatkeep.storage.database import Database
 from tests.support import Tenant
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from chatkeep.core import organisations, tokens
+from chatkeep.core import api_tokens, organisations
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
 
@@ -42,13 +42,13 @@ async def make_tenant(db: Database, *, members: int = 2) -> Tenant:
     name = f"org-{uuid.uuid4().hex[:10]}"
     async with db.write() as session:
         org = await organisations.create(session, name=name)
-        admin = await tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
-        service = await tokens.create(session, org=org, user_id="service", role=Role.SERVICE)
+        admin = await api_tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
+        service = await api_tokens.create(session, org=org, user_id="service", role=Role.SERVICE)
         tenant = Tenant(name=name, admin=admin.secret, service=service.secret)
         for i in range(members):
             user = f"user-{i}-{uuid.uuid4().hex[:6]}"
             tenant.members[user] = (
-                await tokens.create(session, org=org, user_id=user, role=Role.MEMBER)
+                await api_tokens.create(session, org=org, user_id=user, role=Role.MEMBER)
             ).secret
     return tenant
 

@@ -14,6 +14,7 @@ from chatkeep.core import housekeeping
 from chatkeep.core.limits import Limits
 from chatkeep.core.turns import TurnEngine
 from chatkeep.dialects import errors, openapi_docs
+from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
 from chatkeep.dialects.native import health
 from chatkeep.dialects.quant import router as quant
 from chatkeep.dialects.waldur import router as waldur
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     app.state.settings = settings
     errors.install(app)
     openapi_docs.install(app)
+    app.add_middleware(CloseTurnsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_http)
     app.include_router(health.router)
     app.include_router(quant.build())

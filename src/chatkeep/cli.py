@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from chatkeep.core import organisations, tokens
+from chatkeep.core import api_tokens, organisations
 from chatkeep.core.bootstrap import bootstrap
 from chatkeep.core.errors import ChatkeepError
 from chatkeep.core.principals import Role
@@ -65,7 +65,7 @@ def serve(
     # A URL object prints its password as ***; this line ends up in service logs.
     console.print(f"chatkeep database: {make_url(settings.resolved_database_url())}")
 
-    async def prepare(db: Database) -> tokens.IssuedToken | None:
+    async def prepare(db: Database) -> api_tokens.IssuedToken | None:
         return await bootstrap(db) if settings.bootstrap else None
 
     issued = _run(prepare)
@@ -141,10 +141,10 @@ def token_create(
         console.print("[red]error:[/red] a member token needs --user")
         raise typer.Exit(code=2)
 
-    async def work(db: Database) -> tokens.IssuedToken:
+    async def work(db: Database) -> api_tokens.IssuedToken:
         async with db.write() as session:
             organisation = await organisations.get_by_name_or_raise(session, name=org)
-            return await tokens.create(
+            return await api_tokens.create(
                 session, org=organisation, user_id=user or role.value, role=role, name=name
             )
 
@@ -173,7 +173,7 @@ def token_list(org: Annotated[str | None, typer.Option(help="Only this organisat
                     "revoked" if t.revoked_at else "active",
                     str(t.id),
                 ]
-                for t, org_name in await tokens.get_all(session, org_id=org_id)
+                for t, org_name in await api_tokens.get_all(session, org_id=org_id)
             ]
 
     table = Table("org", "user", "role", "prefix", "name", "state")
@@ -196,7 +196,7 @@ def token_revoke(
 
     async def work(db: Database) -> None:
         async with db.write() as session:
-            await tokens.revoke(session, token_id=parsed)
+            await api_tokens.revoke(session, token_id=parsed)
 
     _run(work)
     console.print(f"revoked token {token_id}")

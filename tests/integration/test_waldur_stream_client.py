@@ -16,8 +16,8 @@ from waldur_api_client.errors import UnexpectedStatus
 from waldur_api_client.models import ChatRequestRequest
 
 from chatkeep.core import org_config
+from chatkeep.core.api_tokens import authenticate
 from chatkeep.core.principals import Principal, Role
-from chatkeep.core.tokens import authenticate
 from chatkeep.storage.database import Database
 from tests.support import LiveServer, make_tenant
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 async def test_chat_stream_through_the_official_client(live_server: LiveServer, db: Database) -> None:
     tenant = await make_tenant(db)
     async with db.write() as session:
-        admin = await authenticate(session, secret=tenant.admin)
+        admin = (await authenticate(session, secret=tenant.admin)).principal
         principal = Principal(org_id=admin.org_id, org_name=admin.org_name, user_id="admin", role=Role.ADMIN)
         # Keep the real model's answers short so the test stays fast.
         await org_config.update(session, principal=principal, changes={"max_tokens": 12}, known_models={""})

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select, update
 
 from chatkeep.core import conversations, housekeeping
-from chatkeep.core.tokens import authenticate
+from chatkeep.core.api_tokens import authenticate
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
@@ -203,7 +203,7 @@ async def _two_in_progress_answers(db: Database, service: str) -> list[uuid.UUID
     """Two reserved answers, as `prepare` leaves them while a model runs."""
     answers = []
     async with db.write() as session:
-        principal = await authenticate(session, secret=service)
+        principal = (await authenticate(session, secret=service)).principal
         for _ in range(2):
             conversation = await conversations.create(session, principal=principal, user_id="alice")
             _, answer = await conversations.append_messages(

@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 
-from chatkeep.core.tokens import authenticate
+from chatkeep.core.api_tokens import authenticate
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import alembic_config, migrate, upgrade_to_head
 from chatkeep.storage.models import ApiToken, Conversation, Message, Organisation
@@ -86,7 +86,7 @@ async def test_migrate_on_the_suites_live_database(database_url: str, db: Databa
     assert await _schema(database_url) == before
     assert await _row_counts(db) == counts_before
     async with db.read() as session:
-        assert (await authenticate(session, secret=tenant.admin)).org_name == tenant.name
+        assert (await authenticate(session, secret=tenant.admin)).principal.org_name == tenant.name
 
 
 async def _row_counts(db: Database) -> dict[str, int]:

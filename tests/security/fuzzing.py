@@ -23,7 +23,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from chatkeep.app import create_app
-from chatkeep.core import chat_sessions, conversations, tokens
+from chatkeep.core import api_tokens, chat_sessions, conversations
 from chatkeep.core.conversations import NewMessage
 from chatkeep.dialects.errors import WALDUR_PREFIX
 from chatkeep.settings import Settings
@@ -61,8 +61,8 @@ async def seed_world(db: Database) -> FuzzWorld:
     """The three tenants, a long-lived session and a thread with a few messages."""
     quant, config_tenant, waldur = await make_tenant(db), await make_tenant(db), await make_tenant(db)
     async with db.write() as session:
-        quant_admin = await tokens.authenticate(session, secret=quant.admin)
-        waldur_admin = await tokens.authenticate(session, secret=waldur.admin)
+        quant_admin = (await api_tokens.authenticate(session, secret=quant.admin)).principal
+        waldur_admin = (await api_tokens.authenticate(session, secret=waldur.admin)).principal
         seeded = await conversations.create(
             session,
             principal=quant_admin,
@@ -103,7 +103,7 @@ def config(
         "checks": {"enabled": False, **{name: {"enabled": True} for name in checks}},
         "operations": [
             {
-                # The same request model and TurnEngine.prepare() as chatInference, which gets the
+                # The same request model and TurnEngine.open() as chatInference, which gets the
                 # coverage phase's hundreds of boundary cases; the stream differs only in how it renders.
                 "include-operation-id": "chatInferenceStream",
                 "phases": {"coverage": {"enabled": False}},

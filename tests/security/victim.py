@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatkeep.core import chat_sessions, conversations, org_config, organisations, tokens, usage
+from chatkeep.core import api_tokens, chat_sessions, conversations, org_config, organisations, usage
 from chatkeep.core.conversations import NewMessage
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
@@ -56,13 +56,13 @@ async def make_victim(db: Database) -> Victim:
     question, answer, meta = f"VICTIM-QUESTION-{mark}", f"VICTIM-ANSWER-{mark}", f"VICTIM-META-{mark}"
     async with db.write() as session:
         org = await organisations.create(session, name=f"victim-{mark}")
-        admin = await tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
-        revoked = await tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
-        await tokens.revoke(session, token_id=revoked.token.id)
-        owner_token = await tokens.create(session, org=org, user_id=owner, role=Role.MEMBER)
-        intruder_token = await tokens.create(session, org=org, user_id=intruder, role=Role.MEMBER)
-        owner_principal = await tokens.authenticate(session, secret=owner_token.secret)
-        admin_principal = await tokens.authenticate(session, secret=admin.secret)
+        admin = await api_tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
+        revoked = await api_tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
+        await api_tokens.revoke(session, token_id=revoked.token.id)
+        owner_token = await api_tokens.create(session, org=org, user_id=owner, role=Role.MEMBER)
+        intruder_token = await api_tokens.create(session, org=org, user_id=intruder, role=Role.MEMBER)
+        owner_principal = (await api_tokens.authenticate(session, secret=owner_token.secret)).principal
+        admin_principal = (await api_tokens.authenticate(session, secret=admin.secret)).principal
         await org_config.update(
             session, principal=admin_principal, changes={"system_prompt": prompt}, known_models=set()
         )

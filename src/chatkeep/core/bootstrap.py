@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatkeep.core import organisations, tokens
+from chatkeep.core import api_tokens, organisations
 from chatkeep.core.errors import Conflict
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
@@ -10,7 +10,7 @@ from chatkeep.storage.database import Database
 DEFAULT_ORG = "default"
 
 
-async def bootstrap(db: Database) -> tokens.IssuedToken | None:
+async def bootstrap(db: Database) -> api_tokens.IssuedToken | None:
     """Create the default organisation and an admin token if no organisation exists yet.
 
     Returns the issued token (whose secret must be shown once), or None when there was nothing to do,
@@ -21,6 +21,8 @@ async def bootstrap(db: Database) -> tokens.IssuedToken | None:
             if await organisations.any_exist(session):
                 return None
             org = await organisations.create(session, name=DEFAULT_ORG)
-            return await tokens.create(session, org=org, user_id="admin", role=Role.ADMIN, name="bootstrap")
+            return await api_tokens.create(
+                session, org=org, user_id="admin", role=Role.ADMIN, name="bootstrap"
+            )
     except Conflict:
         return None

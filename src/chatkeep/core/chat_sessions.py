@@ -66,7 +66,7 @@ async def get_or_create(session: AsyncSession, *, principal: Principal) -> ChatS
     await ensure(session, org_id=principal.org_id, user_id=principal.user_id)
     found = await find_own(session, principal=principal)
     if found is None:  # pragma: no cover - the insert above or a concurrent one guarantees the row
-        raise NotFound("chat session not found", field="uuid")
+        raise NotFound("chat session not found", field="chat_session")
     return found
 
 
@@ -79,7 +79,7 @@ async def get(session: AsyncSession, *, principal: Principal, chat_session_id: u
         query = query.where(ChatSession.user_id == principal.user_id)
     found = (await session.execute(query)).scalar_one_or_none()
     if found is None:
-        raise NotFound("chat session not found", field="uuid")
+        raise NotFound("chat session not found", field="chat_session")
     return found
 
 

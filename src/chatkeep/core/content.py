@@ -64,10 +64,6 @@ def json_to_blocks(content: str, blocks: list[dict[str, Any]] | None) -> tuple[C
     return tuple(out)
 
 
-def text_of(blocks: tuple[ContentBlock, ...]) -> str:
-    return "".join(b.text for b in blocks if isinstance(b, TextBlock))
-
-
 def replace_text(message: ChatMessage, text: str) -> ChatMessage:
     """The same message with its text blocks replaced by one block of `text` (used for redaction)."""
     others = tuple(b for b in message.content if not isinstance(b, TextBlock))

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.principals import Principal
+from chatkeep.guards import Severity
 from chatkeep.storage.models import ChatSession, Conversation, Message
 from chatkeep.storage.types import utcnow
 
-SEVERITIES = ("none", "low", "medium", "high", "critical")
+SEVERITIES = tuple(Severity)  # as the guards rank them, harmless first
 ORDER_FIELDS = {"created": Conversation.created_at, "modified": Conversation.updated_at}
 
 
@@ -116,7 +117,7 @@ def _conditions(principal: Principal, query: ConversationQuery) -> list[ColumnEl
         conditions.append(Conversation.is_flagged.is_(query.flagged))
     if query.max_severity is not None:
         if query.max_severity not in SEVERITIES:
-            raise InvalidInput(f"severity must be one of {list(SEVERITIES)}", field="max_severity")
+            raise InvalidInput(f"severity must be one of {list(SEVERITIES)}", field="severity")
         conditions.append(Conversation.max_severity == query.max_severity)
     conditions += _in_days(Conversation.created_at, query.created)
     conditions += _in_days(Conversation.updated_at, query.modified)
@@ -161,7 +162,7 @@ def _ordered(query: Select[Any], order_by: Sequence[str]) -> Select[Any]:
     for key in order_by or ("-created",):
         column = ORDER_FIELDS.get(key.removeprefix("-"))
         if column is None:
-            raise InvalidInput(f"cannot order by {key!r}", field="o")
+            raise InvalidInput(f"cannot order by {key!r}", field="ordering")
         clauses.append(column.desc() if key.startswith("-") else column.asc())
     last_descending = (order_by or ("-created",))[-1].startswith("-")
     clauses.append(Conversation.id.desc() if last_descending else Conversation.id.asc())

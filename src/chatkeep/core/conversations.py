@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from chatkeep.core import chat_sessions
 from chatkeep.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chatkeep.core.principals import Principal
+from chatkeep.guards import Severity
 from chatkeep.storage.models import CONVERSATIONS, MESSAGES, Conversation, Message
 from chatkeep.storage.types import utcnow
 
@@ -115,9 +116,9 @@ async def get(
         query = query.with_for_update()
     conversation = (await session.execute(query)).scalar_one_or_none()
     if conversation is None:
-        raise NotFound("session not found", field="sessionId")
+        raise NotFound("conversation not found", field="conversation")
     if is_expired(conversation):
-        raise NotFound("session has expired", field="sessionId")
+        raise NotFound("conversation has expired", field="conversation")
     return conversation
 
 
@@ -167,10 +168,10 @@ def update(
                 merged[key] = value
         conversation.meta = merged
     if add_tokens < 0:
-        raise InvalidInput("tokensUsed must not be negative", field="tokensUsed")
+        raise InvalidInput("the tokens to add must not be negative", field="tokens_used")
     if conversation.total_tokens + add_tokens > MAX_TOTAL_TOKENS:
         # Valid on its own, but not on top of what the session already counts: a conflict with its state.
-        raise Conflict(f"a session's token total cannot exceed {MAX_TOTAL_TOKENS}", field="tokensUsed")
+        raise Conflict(f"a conversation's token total cannot exceed {MAX_TOTAL_TOKENS}", field="tokens_used")
     conversation.total_tokens += add_tokens
     conversation.updated_at = utcnow()
     return conversation
@@ -267,17 +268,56 @@ async def append_messages(
     return created
 
 
+async def settle_answer(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    content: str,
+    status: str,
+    input_tokens: int,
+    output_tokens: int,
+    blocks: list[dict[str, Any]] | None,
+    model: str,
+) -> None:
+    """Store a reserved answer's outcome and add its tokens to the conversation's total.
+
+    Plain table UPDATEs, not load-then-flush (two statements fewer per turn) nor ORM-enabled ones (their
+    bulk-update machinery cost more than the SQL); the token total is added in SQL. A row deleted meanwhile
+    (the conversation was deleted mid-stream) matches nothing. `blocks` None leaves the row's blocks as they
+    are (a reserved answer has none).
+    """
+    answer: dict[str, Any] = {
+        "content": content,
+        "status": status,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+    }
+    if blocks is not None:
+        answer["blocks"] = blocks
+    await session.execute(sql_update(MESSAGES).where(MESSAGES.c.id == message_id).values(answer))
+    await session.execute(
+        sql_update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == conversation_id)
+        .values(total_tokens=CONVERSATIONS.c.total_tokens + input_tokens + output_tokens, model=model)
+    )
+
+
 def _row(message: Message) -> dict[str, Any]:
     return {column.key: getattr(message, column.key) for column in _MESSAGE_COLUMNS}
 
 
-_SEVERITY_ORDER = ("none", "low", "medium", "high", "critical")
+def _rank(severity: str | None) -> int:
+    return Severity(severity).rank if severity in _SEVERITY_NAMES else 0
+
+
+_SEVERITY_NAMES = frozenset(Severity)
 
 
 def _unflagged() -> dict[str, Any]:
     return {
         "is_flagged": False,
-        "severity": "none",
+        "severity": Severity.NONE.value,
         "injection_categories": {},
         "pii_categories": {},
         "action_taken": "allow",
@@ -286,9 +326,8 @@ def _unflagged() -> dict[str, Any]:
 
 def _rolled_up_flag(conversation: Conversation, changes: dict[str, Any], severity: str) -> dict[str, Any]:
     """A conversation is flagged once any of its messages is, at the highest severity seen."""
-    rank = {name: index for index, name in enumerate(_SEVERITY_ORDER)}
     current = changes.get("max_severity", conversation.max_severity)
-    highest = severity if rank.get(severity, 0) > rank.get(current, 0) else current
+    highest = severity if _rank(severity) > _rank(current) else current
     return {"is_flagged": True, "max_severity": highest}
 
 

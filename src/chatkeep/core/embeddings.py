@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from chatkeep.core import org_config
 from chatkeep.core import usage as usage_ledger
+from chatkeep.core.callers import Caller
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.limits import Limits
-from chatkeep.core.principals import Principal
+from chatkeep.core.model_choice import resolve_model
 from chatkeep.providers.base import ModelInfo
 from chatkeep.storage.database import Database
 
@@ -30,24 +31,26 @@ class Embeddings:
 async def embed(
     db: Database,
     registry: ModelRegistry,
+    caller: Caller,
     *,
-    principal: Principal,
     texts: list[str],
     model_id: str | None,
     dimensions: int | None = None,
     limits: Limits | None = None,
 ) -> Embeddings:
-    """Embed up to 100 texts; a ProviderError propagates for the dialect to render (502/504)."""
+    """Embed up to 100 texts; a ProviderError propagates for the dialect to render."""
     if not texts or len(texts) > MAX_TEXTS:
-        raise InvalidInput(f"input must hold 1 to {MAX_TEXTS} texts", field="input")
-    async with db.read() as session:
-        config = await org_config.get(session, principal=principal)
-        await (limits or Limits()).check_quota(session, principal=principal, config=config)
-    model = registry.get_or_raise(model_id) if model_id else _default_embedder(registry, config)
+        raise InvalidInput(f"input must hold 1 to {MAX_TEXTS} texts", field="texts")
+    principal, config = caller.principal, caller.config
+    limits = limits or Limits()
+    if limits.has_quota(config):
+        async with db.read() as session:
+            await limits.check_quota(session, principal=principal, config=config)
+    model = resolve_model(registry, model_id) if model_id else _default_embedder(registry, config)
     if not model.supports("embeddings"):
-        raise InvalidInput(f"model {model.id!r} cannot embed", field="modelId")
+        raise InvalidInput(f"model {model.id!r} cannot embed", field="model")
     if not config.allows(model.id):
-        raise InvalidInput(f"model {model.id!r} is not enabled for this organisation", field="modelId")
+        raise InvalidInput(f"model {model.id!r} is not enabled for this organisation", field="model")
     started = time.monotonic()
     status = "failed"
     result = None
@@ -80,4 +83,4 @@ def _default_embedder(registry: ModelRegistry, config: org_config.AIConfig) -> M
     for model in registry.models():
         if model.supports("embeddings") and config.allows(model.id):
             return model
-    raise InvalidInput("no model that can embed is configured", field="modelId")
+    raise InvalidInput("no model that can embed is configured", field="model")

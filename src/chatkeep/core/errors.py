@@ -1,4 +1,19 @@
-"""Domain exceptions. The core raises them; each dialect maps them to its own error shape in one place."""
+"""Domain exceptions: what went wrong, in the core's own words.
+
+The core raises them; each dialect maps them to its status codes, bodies and field names in one module
+(`dialects/quant/errors.py`, `dialects/waldur/errors.py`). `field` names the domain subject or field the
+error is about — `conversation`, `message`, `model`, `tools`, `tokens_used`, `user`, `edited_message`,
+`ordering`, `severity`, an AI config key … — never a wire name.
+
+    ChatkeepError
+      ├── Unauthenticated   no valid credentials
+      ├── Forbidden         authenticated, but not allowed
+      ├── NotFound          the subject does not exist for this caller (absent, expired or not visible)
+      ├── Conflict          valid on its own, but not with the subject's current state
+      ├── InvalidInput      a field's value is not acceptable
+      ├── PayloadTooLarge   the input is over a size limit
+      └── RateLimited       the organisation is over a limit (`limit` says which)
+"""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class Principal:
         if requested is None or requested == self.user_id:
             return self.user_id
         if not self.sees_whole_org:
-            raise Forbidden("a member token may only act for its own user", field="userId")
+            raise Forbidden("a member token may only act for its own user", field="user")
         return requested
 
     def visible_user(self, requested: str | None) -> str | None:
@@ -43,8 +43,5 @@ class Principal:
         if self.sees_whole_org:
             return requested
         if requested is not None and requested != self.user_id:
-            raise Forbidden("a member token may only list its own user's data", field="userId")
+            raise Forbidden("a member token may only list its own user's data", field="user")
         return self.user_id
-
-    def can_see(self, owner_user_id: str) -> bool:
-        return self.sees_whole_org or owner_user_id == self.user_id

@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from chatkeep.core import org_config
 from chatkeep.core.conversations import NewMessage
-from chatkeep.core.principals import Principal
+from chatkeep.core.org_config import AIConfig
 from chatkeep.guards import GuardPolicy, scan
 
 
-async def policy_for(session: AsyncSession, *, principal: Principal) -> GuardPolicy | None:
+def policy_of(config: AIConfig) -> GuardPolicy | None:
     """The organisation's guard policy, or None for the default one."""
-    config = await org_config.get(session, principal=principal)
     return GuardPolicy.model_validate(config.guard_policy) if config.guard_policy else None
 
 

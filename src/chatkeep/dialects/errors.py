@@ -1,11 +1,12 @@
-"""Maps domain exceptions, validation errors and HTTP errors to each dialect's error body, in one place."""
+"""Installs the error handlers: domain exceptions, validation errors, HTTP and database errors leave as
+JSON in the caller's dialect (each dialect's `errors` module shapes the body); never a stack trace."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -15,6 +16,8 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from chatkeep.core import errors
+from chatkeep.dialects.quant import errors as quant_errors
+from chatkeep.dialects.waldur import errors as waldur_errors
 
 log = logging.getLogger("chatkeep.errors")
 
@@ -25,12 +28,6 @@ _STATUS = {
     errors.Conflict: 409,
     errors.InvalidInput: 400,
     errors.PayloadTooLarge: 413,
-}
-
-# Waldur clients show `detail` to people: DRF's throttling sentence, and Waldur's own quota sentence.
-_WALDUR_LIMIT_DETAIL = {
-    "requests_per_minute": "Request was throttled. Expected available in {seconds} seconds.",
-    "monthly_token_quota": "Monthly token limit exceeded.",
 }
 
 _HTTP_CODES = {
@@ -85,6 +82,34 @@ def is_waldur(request: Request) -> bool:
     return request.url.path.startswith(WALDUR_PREFIX)
 
 
+class ErrorShapes(Protocol):
+    """What a dialect's `errors` module provides (see quant/errors.py, waldur/errors.py)."""
+
+    AUTH_SCHEME: str
+
+    def describe(self, exc: errors.ChatkeepError) -> str: ...
+
+    def render(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> JSONResponse: ...
+
+    def render_rate_limited(
+        self, exc: errors.RateLimited, *, seconds: int, reset_at: str
+    ) -> JSONResponse: ...
+
+
+def _dialect(request: Request) -> ErrorShapes:
+    """The module that shapes this request's errors."""
+    return waldur_errors if is_waldur(request) else quant_errors
+
+
 def render(
     request: Request,
     status: int,
@@ -96,48 +121,14 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """The error body in the caller's dialect: DRF shapes for Waldur, {error, message, field} elsewhere."""
-    if is_waldur(request):
-        body: Any
-        if status == 400 and details:
-            body = {d["field"] or "non_field_errors": [d["message"]] for d in details}
-        elif status == 400 and field:
-            body = {field: [message]}
-        else:
-            body = {"detail": message}
-        return JSONResponse(body, status_code=status, headers=headers)
-    payload: dict[str, Any] = {"error": code, "message": message}
-    if field:
-        payload["field"] = field
-    if details:
-        payload["errors"] = details
-    return JSONResponse(payload, status_code=status, headers=headers)
+    return _dialect(request).render(status, code, message, field=field, details=details, headers=headers)
 
 
 def render_rate_limited(request: Request, exc: errors.RateLimited) -> JSONResponse:
-    """429 with Retry-After (whole seconds, rounded up) and when the limit resets, in the caller's dialect.
-
-    Waldur's body is a superset of DRF's `{detail}` and Waldur 8.0.7's throttling body.
-    """
+    """429 with Retry-After (whole seconds, rounded up) and when the limit resets, in the caller's dialect."""
     seconds = max(1, math.ceil(exc.retry_after))
     reset_at = exc.reset_at.isoformat().replace("+00:00", "Z")
-    body: dict[str, Any]
-    if is_waldur(request):
-        body = {
-            "detail": _WALDUR_LIMIT_DETAIL.get(exc.limit, exc.message).format(seconds=seconds),
-            "error": exc.code,
-            "code": exc.limit,
-            "reset_at": reset_at,
-            "retry_after_seconds": seconds,
-        }
-    else:
-        body = {
-            "error": exc.code,
-            "message": exc.message,
-            "limit": exc.limit,
-            "resetAt": reset_at,
-            "retryAfterSeconds": seconds,
-        }
-    return JSONResponse(body, status_code=429, headers={"Retry-After": str(seconds)})
+    return _dialect(request).render_rate_limited(exc, seconds=seconds, reset_at=reset_at)
 
 
 def render_http(request: Request, exc: HTTPException) -> JSONResponse:
@@ -179,10 +170,10 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, exc: errors.ChatkeepError) -> JSONResponse:
         if isinstance(exc, errors.RateLimited):
             return render_rate_limited(request, exc)
+        dialect = _dialect(request)
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        # DRF's TokenAuthentication challenges with `Token`; the other dialects use Bearer tokens.
-        headers = {"WWW-Authenticate": "Token" if is_waldur(request) else "Bearer"} if status == 401 else None
-        return render(request, status, exc.code, exc.message, field=exc.field, headers=headers)
+        headers = {"WWW-Authenticate": dialect.AUTH_SCHEME} if status == 401 else None
+        return dialect.render(status, exc.code, dialect.describe(exc), field=exc.field, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,8 +12,15 @@ from chatkeep.core import conversations, organisations
 from chatkeep.core.context import fit_to_window
 from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.principals import Principal, Role
-from chatkeep.core.turn_events import TurnDone, TurnFailed, TurnStarted
-from chatkeep.core.turns import TurnEngine, TurnOptions, TurnRequest
+from chatkeep.core.turns import (
+    TurnDone,
+    TurnEngine,
+    TurnFailed,
+    TurnOptions,
+    TurnRequest,
+    TurnStarted,
+    turn_scope,
+)
 from chatkeep.providers.base import ChatMessage, ModelInfo, Pricing, ProviderError, TextDelta
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.storage.database import Database
@@ -53,8 +60,8 @@ def ask(p: Principal, text: str, conversation_id: uuid.UUID | None = None, **kwa
 
 
 async def run(engine: TurnEngine, request: TurnRequest) -> list[object]:
-    prepared = await engine.prepare(request)
-    return [event async for event in engine.stream(prepared)]
+    async with await engine.open(request) as turn:
+        return [event async for event in turn.events()]
 
 
 async def stored(db: Database, conversation_id: uuid.UUID) -> list[Message]:
@@ -139,7 +146,7 @@ async def test_provider_error_mid_stream_keeps_partial_answer_and_conversation_u
     failing = ScriptedProvider(Script(deltas=["part", "ial", "never"], fail_after=2, usage=None))
     events = await run(engine_with(db, failing), ask(p, "go", conv))
     failure = events[-1]
-    assert isinstance(failure, TurnFailed) and failure.status == 502
+    assert isinstance(failure, TurnFailed) and failure.kind == "upstream"
     rows = await stored(db, conv)
     assert (rows[-1].content, rows[-1].status) == ("partial", "failed")
     assert rows[-1].output_tokens and rows[-1].output_tokens > 0  # counted locally
@@ -149,12 +156,12 @@ async def test_provider_error_mid_stream_keeps_partial_answer_and_conversation_u
     assert isinstance(again[-1], TurnDone)
 
 
-async def test_first_token_timeout_is_a_504(db: Database) -> None:
+async def test_first_token_timeout_fails_the_turn(db: Database) -> None:
     p = await principal(db)
     slow = ScriptedProvider(Script(first_delay=5))
     events = await run(engine_with(db, slow, first_token_timeout=0.2), ask(p, "hello?"))
     failure = events[-1]
-    assert isinstance(failure, TurnFailed) and failure.status == 504 and failure.kind == "timeout"
+    assert isinstance(failure, TurnFailed) and failure.kind == "timeout"
     await asyncio.wait_for(slow.interrupted.wait(), 1)
 
 
@@ -174,13 +181,14 @@ async def test_a_provider_applying_its_own_deadlines_gets_no_second_timer(db: Da
     assert isinstance(events[-1], TurnFailed) and events[-1].kind == "timeout"
 
 
-async def test_rate_limit_maps_to_429(db: Database) -> None:
+async def test_upstream_rate_limit_fails_the_turn_with_its_hint(db: Database) -> None:
     p = await principal(db)
     limited = ScriptedProvider(
         Script(fail_after=0, error=ProviderError("rate_limited", "slow down", retry_after=3))
     )
     events = await run(engine_with(db, limited), ask(p, "x"))
-    assert isinstance(events[-1], TurnFailed) and events[-1].status == 429
+    failure = events[-1]
+    assert isinstance(failure, TurnFailed) and failure.kind == "rate_limited" and failure.retry_after == 3
 
 
 async def test_consumer_disconnect_cancels_provider_and_stores_partial(db: Database) -> None:
@@ -188,10 +196,10 @@ async def test_consumer_disconnect_cancels_provider_and_stores_partial(db: Datab
     conv = await new_conversation(db, p)
     provider = ScriptedProvider(Script(deltas=["a"] * 200, delay=0.05))
     engine = engine_with(db, provider)
-    prepared = await engine.prepare(ask(p, "long answer please", conv))
+    turn = await engine.open(ask(p, "long answer please", conv))
 
     async def consume() -> None:
-        async for _ in engine.stream(prepared):
+        async for _ in turn.events():
             pass
 
     task = asyncio.create_task(consume())
@@ -244,11 +252,11 @@ async def test_unknown_model_and_missing_conversation_fail_before_streaming(db: 
     p = await principal(db)
     engine = engine_with(db, ScriptedProvider())
     with pytest.raises(NotFound):
-        await engine.prepare(ask(p, "x", options=TurnOptions(model_id="nope")))
+        await engine.open(ask(p, "x", options=TurnOptions(model_id="nope")))
     with pytest.raises(NotFound):
-        await engine.prepare(ask(p, "x", uuid.uuid4()))
+        await engine.open(ask(p, "x", uuid.uuid4()))
     with pytest.raises(InvalidInput):
-        await engine.prepare(ask(p, "x", await new_conversation(db, p), mode="regenerate"))
+        await engine.open(ask(p, "x", await new_conversation(db, p), mode="regenerate"))
 
 
 async def conversation_of(db: Database, p: Principal, texts: list[str]) -> uuid.UUID:
@@ -297,3 +305,34 @@ async def test_a_history_longer_than_one_page_is_read_in_pages_and_fitted_exactl
     )
     assert sent == [m.text for m in expected.messages]
     assert sent[-1] == "latest" and 32 < len(sent) < count  # more than one page, less than all
+
+
+async def test_a_turn_left_unread_is_settled_as_cancelled_when_its_scope_ends(db: Database) -> None:
+    p = await principal(db)
+    conv = await new_conversation(db, p)
+    provider = ScriptedProvider()
+    async with turn_scope():
+        turn = await engine_with(db, provider).open(ask(p, "hello", conv))
+        assert (await stored(db, conv))[-1].status == "in_progress"
+    rows = await stored(db, conv)
+    assert (rows[-1].role, rows[-1].status) == ("assistant", "cancelled")
+    assert provider.requests == []  # the model was never called
+    await turn.aclose()  # closing again stores nothing more
+    (ledger,) = await usage_rows(db, p)
+    assert ledger.status == "cancelled"
+    with pytest.raises(RuntimeError):
+        turn.events()
+
+
+async def test_closing_a_turn_mid_stream_stops_the_model_and_keeps_the_partial_answer(db: Database) -> None:
+    p = await principal(db)
+    conv = await new_conversation(db, p)
+    provider = ScriptedProvider(Script(deltas=["a"] * 200, delay=0.01))
+    turn = await engine_with(db, provider).open(ask(p, "long answer please", conv))
+    events = turn.events()
+    seen = [await anext(events) for _ in range(5)]  # started, then four deltas
+    assert isinstance(seen[0], TurnStarted)
+    await turn.aclose()
+    await asyncio.wait_for(provider.interrupted.wait(), 1)
+    rows = await stored(db, conv)
+    assert (rows[-1].status, rows[-1].content) == ("cancelled", "aaaa")

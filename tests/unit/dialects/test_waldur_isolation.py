@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from chatkeep.core import organisations, tokens
+from chatkeep.core import api_tokens, organisations
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import ChatSession
@@ -145,10 +145,10 @@ async def test_a_revoked_token_gets_401_and_creates_nothing(
     async with db.write() as session:
         org = await organisations.get_by_name_or_raise(session, name=tenant.name)
         # A second token for the victim's own user, revoked: it must open nothing.
-        issued = await tokens.create(session, org=org, user_id=owner.user_id, role=Role.MEMBER)
-        newcomer = await tokens.create(session, org=org, user_id="newcomer", role=Role.ADMIN)
-        await tokens.revoke(session, token_id=issued.token.id)
-        await tokens.revoke(session, token_id=newcomer.token.id)
+        issued = await api_tokens.create(session, org=org, user_id=owner.user_id, role=Role.MEMBER)
+        newcomer = await api_tokens.create(session, org=org, user_id="newcomer", role=Role.ADMIN)
+        await api_tokens.revoke(session, token_id=issued.token.id)
+        await api_tokens.revoke(session, token_id=newcomer.token.id)
     for secret in (issued.secret, newcomer.secret):
         response = await client.request(method, victim.url(path), headers=token(secret))
         assert response.status_code == 401

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chatkeep.core import conversations, tokens
+from chatkeep.core import api_tokens, conversations
 from chatkeep.core.conversations import NewMessage
 from chatkeep.core.principals import Principal
 from chatkeep.storage.database import Database
@@ -24,7 +24,7 @@ def hyphenated(hex_uuid: str) -> str:
 
 async def principal_of(db: Database, secret: str) -> Principal:
     async with db.read() as session:
-        return await tokens.authenticate(session, secret=secret)
+        return (await api_tokens.authenticate(session, secret=secret)).principal
 
 
 async def make_thread(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatkeep.core.tokens import hash_secret
+from chatkeep.core.api_tokens import hash_secret
 from chatkeep.storage.database import Database
 from tests.leak_probe import dump_database
 from tests.support import Tenant

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from chatkeep.core import org_config
-from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.dialects.deps import QuantCaller, Registry
 from chatkeep.providers.base import ModelInfo
 
 router = APIRouter(tags=["AI Models"])
@@ -59,15 +58,12 @@ def render_model(model: ModelInfo, available: bool = True) -> dict[str, Any]:
 
 @router.get("/models", operation_id="listAIModels")
 async def list_models(
-    request: Request,
-    principal: OrgPrincipal,
-    db: DB,
+    caller: QuantCaller,
+    registry: Registry,
     feature: Annotated[str, Query(max_length=64)] = "all",
 ) -> dict[str, Any]:
     """Models this organisation may use, optionally only those with a feature."""
-    async with db.read() as session:
-        config = await org_config.get(session, principal=principal)
-    models = [m for m in request.app.state.registry.models() if config.allows(m.id)]
+    models = [m for m in registry.models() if caller.config.allows(m.id)]
     if feature != "all":
         needed = FEATURES.get(feature)
         models = [m for m in models if needed is not None and m.supports(needed)]
@@ -80,12 +76,10 @@ async def list_models(
     response_model=None,
     responses={404: {"description": "MODEL_NOT_FOUND: unknown, or not enabled for this organisation"}},
 )
-async def get_model(modelId: str, request: Request, principal: OrgPrincipal, db: DB) -> Any:
+async def get_model(modelId: str, caller: QuantCaller, registry: Registry) -> Any:
     """One model's details; 404 `MODEL_NOT_FOUND` for unknown or disabled models."""
-    async with db.read() as session:
-        config = await org_config.get(session, principal=principal)
-    model = request.app.state.registry.get(modelId)
-    if model is None or not config.allows(model.id):
+    model = registry.get(modelId)
+    if model is None or not caller.config.allows(model.id):
         return JSONResponse(
             {"message": f"Model {modelId!r} not found", "code": "MODEL_NOT_FOUND", "error": "not_found"},
             status_code=404,

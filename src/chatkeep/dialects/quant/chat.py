@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from chatkeep.core.callers import Caller
 from chatkeep.core.errors import InvalidInput
-from chatkeep.core.turn_events import GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
-from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnOptions, TurnRequest
-from chatkeep.dialects.caller_config import caller_config
+from chatkeep.core.turns import GuardNotice, Turn, TurnDone, TurnFailed, TurnOptions, TurnRequest, TurnStarted
+from chatkeep.dialects.deps import Engine, QuantCaller
+from chatkeep.dialects.quant import errors
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content
-from chatkeep.dialects.quant.deps import OrgPrincipal
-from chatkeep.dialects.turn_responses import TurnEventSource
 from chatkeep.providers.base import ChatMessage, TextDelta, ToolCall, ToolSpec
 
 router = APIRouter(tags=["AI Inference"])
@@ -35,15 +32,7 @@ STREAM_EVENT = {
 }
 
 
-async def get_engine(request: Request) -> TurnEngine:
-    engine: TurnEngine = request.app.state.turns
-    return engine
-
-
-Engine = Annotated[TurnEngine, Depends(get_engine)]
-
-
-def to_turn_request(body: ChatRequest, principal: OrgPrincipal, request: Request) -> TurnRequest:
+def to_turn_request(body: ChatRequest, caller: Caller) -> TurnRequest:
     """Translate the wire request; content blocks are decoded and size-checked here."""
     if body.async_:
         raise InvalidInput("asynchronous execution is not supported; omit `async`", field="async")
@@ -71,12 +60,12 @@ def to_turn_request(body: ChatRequest, principal: OrgPrincipal, request: Request
         response_format=body.responseFormat.model_dump() if body.responseFormat else None,
     )
     return TurnRequest(
-        principal=principal,
+        principal=caller.principal,
         messages=messages,
         options=options,
         conversation_id=body.sessionId,
         user_id=body.userId,
-        config=caller_config(request),
+        config=caller.config,
     )
 
 
@@ -114,33 +103,20 @@ MODEL_FAILED: dict[int | str, dict[str, Any]] = {
     operation_id="chatInference",
     responses={**NOT_FOUND, **MODEL_FAILED},
 )
-async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine, request: Request) -> Any:
+async def chat(body: ChatRequest, caller: QuantCaller, engine: Engine) -> Any:
     """Buffered chat: the whole answer in one JSON body (502/504 JSON when the model fails)."""
-    prepared = await engine.prepare(to_turn_request(body, principal, request))
-    done: TurnDone | None = None
-    failure: TurnFailed | None = None
-    async for event in engine.stream(prepared):
-        if isinstance(event, TurnDone):
-            done = event
-        elif isinstance(event, TurnFailed):
-            failure = event
-    if failure is not None or done is None:
-        status = failure.status if failure else 502
-        message = failure.message if failure else "the model returned no answer"
-        retry_after = failure.retry_after if failure else None
-        return JSONResponse(
-            {"error": failure.kind if failure else "upstream", "message": message},
-            status_code=status,
-            headers={"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None,
-        )
+    turn = await engine.open(to_turn_request(body, caller))
+    result = await turn.result()
+    if isinstance(result, TurnFailed):
+        return errors.render_model_failure(result.kind, result.message, result.retry_after)
     return ChatResponse.model_validate(
         {
-            "response": {"role": "assistant", "content": done.text, "toolUse": _tool_use(done.tool_uses)},
-            "model": prepared.model.id,
-            "requestId": prepared.request_id,
-            "finishReason": done.finish_reason,
-            "usage": _usage(done),
-            "sessionId": str(prepared.conversation_id) if prepared.conversation_id else None,
+            "response": {"role": "assistant", "content": result.text, "toolUse": _tool_use(result.tool_uses)},
+            "model": turn.model.id,
+            "requestId": turn.request_id,
+            "finishReason": result.finish_reason,
+            "usage": _usage(result),
+            "sessionId": str(turn.conversation_id) if turn.conversation_id else None,
         }
     )
 
@@ -157,21 +133,17 @@ async def chat(body: ChatRequest, principal: OrgPrincipal, engine: Engine, reque
         **NOT_FOUND,
     },
 )
-async def chat_stream(
-    body: ChatRequest, principal: OrgPrincipal, engine: Engine, request: Request
-) -> TurnEventSource:
+async def chat_stream(body: ChatRequest, caller: QuantCaller, engine: Engine) -> EventSourceResponse:
     """Server-sent events whatever the Accept header says: start, content*, then done or error."""
-    prepared = await engine.prepare(to_turn_request(body, principal, request))
-    return TurnEventSource(
-        _sse(engine, prepared),
-        engine=engine,
-        prepared=prepared,
+    turn = await engine.open(to_turn_request(body, caller))
+    return EventSourceResponse(
+        _sse(turn),
         ping=PING_SECONDS,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _sse(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[ServerSentEvent]:
+async def _sse(turn: Turn) -> AsyncIterator[ServerSentEvent]:
     counter = 0
 
     def frame(event: str, data: dict[str, Any]) -> ServerSentEvent:
@@ -179,8 +151,7 @@ async def _sse(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[Serv
         counter += 1
         return ServerSentEvent(data=orjson.dumps(data).decode(), event=event, id=f"chunk-{counter}")
 
-    events: AsyncIterator[TurnEvent] = engine.stream(prepared)
-    async for event in events:
+    async for event in turn.events():
         if isinstance(event, TurnStarted):
             start: dict[str, Any] = {"requestId": event.request_id, "model": event.model, "streaming": True}
             if event.conversation_id:
@@ -203,7 +174,12 @@ async def _sse(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[Serv
                 done["toolUse"] = tool_use
             yield frame("done", done)
         elif isinstance(event, TurnFailed):
-            error: dict[str, Any] = {"error": event.message, "code": event.kind, "status": event.status}
-            if event.retry_after is not None:
-                error["retryAfterSeconds"] = max(1, math.ceil(event.retry_after))
+            error: dict[str, Any] = {
+                "error": event.message,
+                "code": event.kind,
+                "status": errors.failure_status(event.kind),
+            }
+            seconds = errors.retry_after_seconds(event.retry_after)
+            if seconds is not None:
+                error["retryAfterSeconds"] = seconds
             yield frame("error", error)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from chatkeep.core import org_config
-from chatkeep.core.errors import Forbidden
-from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.core.use_cases import org_config as config_use
+from chatkeep.dialects.deps import DB, QuantCaller, Registry
 from chatkeep.dialects.quant.schemas import WireModel
 
 router = APIRouter(tags=["AI Services"])
@@ -28,11 +28,9 @@ class ConfigUpdate(WireModel):
 
 
 @router.get("/config", operation_id="getAIConfig", response_model=org_config.AIConfig)
-async def get_config(principal: OrgPrincipal, db: DB) -> dict[str, Any]:
+async def get_config(caller: QuantCaller) -> dict[str, Any]:
     """The organisation's AI configuration."""
-    async with db.read() as session:
-        config = await org_config.get(session, principal=principal)
-    return config.model_dump()
+    return config_use.get(caller).model_dump()
 
 
 @router.put(
@@ -42,13 +40,8 @@ async def get_config(principal: OrgPrincipal, db: DB) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"description": "Saved; the body is empty"}},
 )
-async def update_config(body: ConfigUpdate, request: Request, principal: OrgPrincipal, db: DB) -> Response:
+async def update_config(body: ConfigUpdate, caller: QuantCaller, db: DB, registry: Registry) -> Response:
     """Change the configuration (admins only); fields left out keep their value. 200 with no body."""
-    if principal.role != "admin":
-        raise Forbidden("only an admin token may change the organisation's AI config")
-    async with db.write() as session:
-        known = {m.id for m in request.app.state.registry.models()}
-        await org_config.update(
-            session, principal=principal, changes=body.model_dump(exclude_unset=True), known_models=known
-        )
+    known = {m.id for m in registry.models()}
+    await config_use.update(db, caller, changes=body.model_dump(exclude_unset=True), known_models=known)
     return Response(status_code=200)

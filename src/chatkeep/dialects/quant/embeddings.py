@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from chatkeep.core import embeddings
-from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.dialects.deps import DB, Limits, QuantCaller, Registry
+from chatkeep.dialects.quant import errors
 from chatkeep.dialects.quant.schemas import WireModel
 from chatkeep.providers.base import ProviderError
 
 router = APIRouter(tags=["AI Inference"])
-_STATUS = {"timeout": 504, "rate_limited": 429, "bad_request": 400, "not_found": 404}
 
 
 class EmbeddingsRequest(WireModel):
@@ -36,22 +36,25 @@ class EmbeddingsRequest(WireModel):
         504: {"description": "The model timed out"},
     },
 )
-async def embed(body: EmbeddingsRequest, request: Request, principal: OrgPrincipal, db: DB) -> Any:
+async def embed(
+    body: EmbeddingsRequest, caller: QuantCaller, db: DB, registry: Registry, limits: Limits
+) -> Any:
     """Vectors for the input; the response's `embeddings` mirrors the input's shape."""
     texts = [body.input] if isinstance(body.input, str) else body.input
     try:
         result = await embeddings.embed(
             db,
-            request.app.state.registry,
-            principal=principal,
+            registry,
+            caller,
             texts=texts,
             model_id=body.modelId,
             dimensions=body.dimensions,
-            limits=request.app.state.limits,
+            limits=limits,
         )
     except ProviderError as exc:
-        status = _STATUS.get(exc.kind, 502)
-        return JSONResponse({"error": exc.kind, "message": exc.message}, status_code=status)
+        return JSONResponse(
+            {"error": exc.kind, "message": exc.message}, status_code=errors.failure_status(exc.kind)
+        )
     vectors = result.vectors
     return {
         "embeddings": vectors[0] if isinstance(body.input, str) else vectors,

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from chatkeep.core import conversations, screening
 from chatkeep.core.conversations import NewMessage
-from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.core.use_cases import conversations as conversation_use
+from chatkeep.dialects.deps import DB, QuantCaller
 from chatkeep.dialects.quant.schemas import (
     CreateSessionRequest,
     ExtendSessionOut,
     ExtendSessionRequest,
     MessageOut,
+    SessionMessageIn,
     SessionMessageOut,
     SessionOut,
     SessionWithMessagesOut,
+    UpdateMessageIn,
     UpdateSessionRequest,
 )
 from chatkeep.storage.models import Conversation, Message
@@ -66,26 +69,23 @@ def render_message(m: Message) -> SessionMessageOut:
 
 
 @router.post("/sessions", status_code=201, response_model=SessionOut, operation_id="createAISession")
-async def create_session(body: CreateSessionRequest, principal: OrgPrincipal, db: DB) -> dict[str, object]:
+async def create_session(body: CreateSessionRequest, caller: QuantCaller, db: DB) -> dict[str, object]:
     """Create a chat session for a user of the organisation; it expires after `expirationMinutes`."""
-    async with db.write() as session:
-        policy = await screening.policy_for(session, principal=principal)
-        initial = [NewMessage(role=m.role, content=m.content) for m in body.initialMessages or []]
-        conversation = await conversations.create(
-            session,
-            principal=principal,
-            user_id=body.userId,
-            group=body.sessionGroup,
-            metadata=body.metadata,
-            expires_in=timedelta(minutes=body.expirationMinutes),
-            initial_messages=screening.screen(initial, policy),
-        )
-        return render_session(conversation)
+    conversation = await conversation_use.start(
+        db,
+        caller,
+        user_id=body.userId,
+        group=body.sessionGroup,
+        metadata=body.metadata,
+        expires_in=timedelta(minutes=body.expirationMinutes),
+        initial_messages=_new_messages(body.initialMessages),
+    )
+    return render_session(conversation)
 
 
 @router.get("/sessions", response_model=list[SessionOut], operation_id="listAISessions")
 async def list_sessions(
-    principal: OrgPrincipal,
+    caller: QuantCaller,
     db: DB,
     userId: Annotated[str | None, Query(max_length=255)] = None,
     sessionGroup: Annotated[str | None, Query(max_length=255)] = None,
@@ -94,16 +94,9 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, object]]:
     """Unexpired sessions, newest first; members see only their own."""
-    async with db.read() as session:
-        rows = await conversations.get_all(
-            session,
-            principal=principal,
-            user_id=userId,
-            group=sessionGroup,
-            model=model,
-            limit=limit,
-            offset=offset,
-        )
+    rows = await conversation_use.get_all(
+        db, caller, user_id=userId, group=sessionGroup, model=model, limit=limit, offset=offset
+    )
     return [render_session(c) for c in rows]
 
 
@@ -113,12 +106,10 @@ async def list_sessions(
     operation_id="getAISession",
     responses=NOT_FOUND,
 )
-async def get_session(sessionId: uuid.UUID, principal: OrgPrincipal, db: DB) -> dict[str, object]:
+async def get_session(sessionId: uuid.UUID, caller: QuantCaller, db: DB) -> dict[str, object]:
     """A session with its visible message history."""
-    async with db.read() as session:
-        conversation = await conversations.get(session, principal=principal, conversation_id=sessionId)
-        history = await conversations.visible_history(session, conversation=conversation)
-    return {**render_session(conversation), "messages": [render_message(m) for m in history]}
+    found = await conversation_use.get_with_history(db, caller, sessionId)
+    return {**render_session(found.conversation), "messages": [render_message(m) for m in found.history]}
 
 
 @router.put(
@@ -128,23 +119,19 @@ async def get_session(sessionId: uuid.UUID, principal: OrgPrincipal, db: DB) -> 
     responses={**NOT_FOUND, 409: {"description": "tokensUsed would take the session's total past 2^31-1"}},
 )
 async def update_session(
-    sessionId: uuid.UUID, body: UpdateSessionRequest, principal: OrgPrincipal, db: DB
+    sessionId: uuid.UUID, body: UpdateSessionRequest, caller: QuantCaller, db: DB
 ) -> dict[str, object]:
     """Append messages, add tokens, change status or merge metadata."""
-    async with db.write(serialize=sessionId) as session:
-        conversation = await conversations.get(
-            session, principal=principal, conversation_id=sessionId, for_update=True
-        )
-        if body.newMessages:
-            policy = await screening.policy_for(session, principal=principal)
-            new = [NewMessage(role=m.role, content=m.content) for m in body.newMessages]
-            await conversations.append_messages(
-                session, conversation=conversation, messages=screening.screen(new, policy)
-            )
-        conversations.update(
-            conversation, status=body.status, metadata=body.metadata, add_tokens=body.tokensUsed or 0
-        )
-        return render_session(conversation)
+    conversation = await conversation_use.update(
+        db,
+        caller,
+        sessionId,
+        new_messages=_new_messages(body.newMessages),
+        status=body.status,
+        metadata=body.metadata,
+        add_tokens=body.tokensUsed or 0,
+    )
+    return render_session(conversation)
 
 
 @router.put(
@@ -154,26 +141,22 @@ async def update_session(
     responses=NOT_FOUND,
 )
 async def extend_session(
-    sessionId: uuid.UUID, principal: OrgPrincipal, db: DB, body: ExtendSessionRequest | None = None
+    sessionId: uuid.UUID, caller: QuantCaller, db: DB, body: ExtendSessionRequest | None = None
 ) -> dict[str, object]:
     """Push the session's expiry back (at most 24 hours from now)."""
     minutes = (body or ExtendSessionRequest()).additionalMinutes
-    async with db.write(serialize=sessionId) as session:
-        conversation = await conversations.get(
-            session, principal=principal, conversation_id=sessionId, for_update=True
-        )
-        conversations.extend(conversation, minutes=minutes)
-        return {**render_session(conversation), "message": f"Session extended by {minutes} minutes"}
+    conversation = await conversation_use.extend(db, caller, sessionId, minutes=minutes)
+    return {**render_session(conversation), "message": f"Session extended by {minutes} minutes"}
 
 
 @router.delete(
     "/sessions/{sessionId}", response_model=MessageOut, operation_id="deleteAISession", responses=NOT_FOUND
 )
-async def delete_session(sessionId: uuid.UUID, principal: OrgPrincipal, db: DB) -> dict[str, str]:
+async def delete_session(sessionId: uuid.UUID, caller: QuantCaller, db: DB) -> dict[str, str]:
     """Delete a session and its messages."""
-    async with db.write(serialize=sessionId) as session:
-        conversation = await conversations.get(
-            session, principal=principal, conversation_id=sessionId, for_update=True
-        )
-        await conversations.delete(session, conversation=conversation)
+    await conversation_use.delete(db, caller, sessionId)
     return {"message": "Session deleted successfully"}
+
+
+def _new_messages(messages: Sequence[SessionMessageIn | UpdateMessageIn] | None) -> list[NewMessage]:
+    return [NewMessage(role=m.role, content=m.content) for m in messages or []]

@@ -12,7 +12,8 @@ from pydantic import WithJsonSchema
 
 from chatkeep.core import usage
 from chatkeep.core.errors import InvalidInput
-from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.core.use_cases import usage as usage_use
+from chatkeep.dialects.deps import DB, QuantCaller
 from chatkeep.storage.types import utcnow
 
 router = APIRouter(tags=["AI Monitoring"])
@@ -36,7 +37,7 @@ def _bucket(bucket: usage.Bucket) -> dict[str, Any]:
     responses={422: {"description": "An unknown groupBy or include value"}},
 )
 async def usage_stats(
-    principal: OrgPrincipal,
+    caller: QuantCaller,
     db: DB,
     month: Annotated[
         str | None, Query(max_length=7), WithJsonSchema({"type": "string", "pattern": usage.MONTH_PATTERN})
@@ -69,8 +70,7 @@ async def usage_stats(
             status_code=422,
         )
     token = _token_id(tokenId)
-    async with db.read() as session:
-        stats = await usage.monthly(session, principal=principal, month=month, user_id=userId, token_id=token)
+    stats = await usage_use.monthly(db, caller, month=month, user_id=userId, token_id=token)
     groups = {"model": stats.by_model, "user": stats.by_user, "token": stats.by_token}
     body: dict[str, Any] = {
         "total_requests": stats.total.requests,
@@ -87,10 +87,11 @@ async def usage_stats(
 
 
 @router.get("/usage/me", operation_id="getMyUsage")
-async def my_usage(principal: OrgPrincipal, db: DB) -> dict[str, Any]:
-    """The caller's own spend this month and today; no quota is configured here, so `quota` is null."""
-    async with db.read() as session:
-        stats = await usage.monthly(session, principal=principal, user_id=principal.user_id)
+async def my_usage(caller: QuantCaller, db: DB) -> dict[str, Any]:
+    """The caller's own spend this month and today. `quota` is null: this shape has no field for the
+    organisation's monthly token quota (see `/ai/config`)."""
+    principal = caller.principal
+    stats = await usage_use.monthly(db, caller, user_id=principal.user_id)
     today = utcnow().date().isoformat()
     daily = stats.daily.get(today, usage.Bucket())
     return {

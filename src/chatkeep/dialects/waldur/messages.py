@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from chatkeep.core import message_versions
+from chatkeep.core.use_cases import messages as message_use
+from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
-from chatkeep.dialects.waldur.deps import DB, Caller
 from chatkeep.dialects.waldur.params import QueryErrors, UuidText, boolean
 from chatkeep.dialects.waldur.schemas import ErrorOut, MessageOut
 
@@ -24,7 +24,7 @@ WALDUR_ROLES = frozenset({"user", "assistant"})
     responses={200: {"model": list[MessageOut]}, 400: {"model": dict[str, list[str]]}},
 )
 async def list_messages(
-    caller: Caller,
+    caller: WaldurCaller,
     db: DB,
     thread: Annotated[UuidText, Query(description="Thread UUID; an invisible thread gives [].")] = None,
     include_history: Annotated[str | None, Query(description="true: superseded versions too.")] = None,
@@ -37,13 +37,12 @@ async def list_messages(
     errors.raise_if_any()
     if boolean(feedback_score) is not None:
         return []  # no feedback is stored (every message renders feedback_score null), so none matches
-    async with db.read() as session:
-        versions = await message_versions.get_all(
-            session,
-            principal=caller,
-            conversation_id=thread_id,
-            include_superseded=boolean(include_history) is True,
-            flagged=boolean(is_flagged),
-            roles=WALDUR_ROLES,
-        )
-    return [render.message(v, detections=caller.sees_whole_org) for v in versions]
+    versions = await message_use.versions(
+        db,
+        caller,
+        conversation_id=thread_id,
+        include_superseded=boolean(include_history) is True,
+        flagged=boolean(is_flagged),
+        roles=WALDUR_ROLES,
+    )
+    return [render.message(v, detections=caller.principal.sees_whole_org) for v in versions]

@@ -13,12 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import WithJsonSchema
 
 from chatkeep.core.errors import NotFound
+from chatkeep.dialects.waldur.errors import NOT_FOUND
 
 _UUID = re.compile(
     r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-NOT_FOUND = "Not found."
 Fields = Annotated[list[str] | None, Query(description="Render only these keys (repeatable).")]
 # Parsed leniently below (with DRF's error wording), so the schema states what the value must look like.
 DateText = Annotated[

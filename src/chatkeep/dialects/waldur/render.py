@@ -9,6 +9,7 @@ from typing import Any
 from chatkeep.core import chat_sessions
 from chatkeep.core.conversation_search import TokenTotals
 from chatkeep.core.message_versions import MessageVersion
+from chatkeep.guards import Severity
 from chatkeep.storage.models import ChatSession, Conversation
 
 UNTITLED = "New chat"
@@ -38,7 +39,7 @@ THREAD_FIELDS = frozenset(
     }
 )
 DETECTION_FIELDS = ("is_flagged", "severity", "injection_categories", "pii_categories", "action_taken")
-SEVERITIES = frozenset({"none", "low", "medium", "high", "critical"})
+SEVERITIES = frozenset(Severity)
 ACTIONS = frozenset({"allow", "flag", "warn", "redact", "block"})
 
 

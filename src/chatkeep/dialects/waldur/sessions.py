@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from chatkeep.core import chat_sessions
-from chatkeep.core.errors import NotFound
+from chatkeep.core.use_cases import chat_sessions as chat_session_use
+from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
-from chatkeep.dialects.waldur.deps import DB, Caller
 from chatkeep.dialects.waldur.pagination import page_request, paginated
-from chatkeep.dialects.waldur.params import NOT_FOUND, Fields, fields, path_uuid
+from chatkeep.dialects.waldur.params import Fields, fields, path_uuid
 from chatkeep.dialects.waldur.schemas import ChatSessionOut, ErrorOut
 
 router = APIRouter(tags=["chat-sessions"], responses={401: {"model": ErrorOut}})
@@ -26,7 +25,7 @@ router = APIRouter(tags=["chat-sessions"], responses={401: {"model": ErrorOut}})
 )
 async def list_sessions(
     request: Request,
-    caller: Caller,
+    caller: WaldurCaller,
     db: DB,
     field: Fields = None,
     page: Annotated[str | None, Query()] = None,
@@ -35,10 +34,7 @@ async def list_sessions(
     """Visible chat sessions, newest first: a member's own, or every one of the organisation's for staff."""
     keep = fields(field or [], render.SESSION_FIELDS)
     paging = page_request(page, page_size)
-    async with db.read() as session:
-        rows, total = await chat_sessions.get_all(
-            session, principal=caller, limit=paging.size, offset=paging.offset
-        )
+    rows, total = await chat_session_use.get_all(db, caller, limit=paging.size, offset=paging.offset)
     items = [render.selected(render.chat_session(row), keep) for row in rows]
     return paginated(request, items, total=total, page=paging)
 
@@ -49,14 +45,9 @@ async def list_sessions(
     response_model=None,
     responses={200: {"model": ChatSessionOut}},
 )
-async def current_session(caller: Caller, db: DB) -> dict[str, Any]:
+async def current_session(caller: WaldurCaller, db: DB) -> dict[str, Any]:
     """The caller's own chat session, created on first use. Ignores `field`, as Waldur does."""
-    async with db.read() as session:
-        row = await chat_sessions.find_own(session, principal=caller)
-    if row is None:  # only the first call writes, so the usual call never takes the write lock
-        async with db.write() as session:
-            row = await chat_sessions.get_or_create(session, principal=caller)
-    return render.chat_session(row)
+    return render.chat_session(await chat_session_use.current(db, caller))
 
 
 @router.get(
@@ -65,11 +56,7 @@ async def current_session(caller: Caller, db: DB) -> dict[str, Any]:
     response_model=None,
     responses={200: {"model": ChatSessionOut}, 404: {"model": ErrorOut}},
 )
-async def get_session(uuid: str, caller: Caller, db: DB, field: Fields = None) -> dict[str, Any]:
+async def get_session(uuid: str, caller: WaldurCaller, db: DB, field: Fields = None) -> dict[str, Any]:
     """One visible chat session; 404 for malformed, unknown and invisible UUIDs alike."""
-    async with db.read() as session:
-        try:
-            row = await chat_sessions.get(session, principal=caller, chat_session_id=path_uuid(uuid))
-        except NotFound:
-            raise NotFound(NOT_FOUND) from None
+    row = await chat_session_use.get(db, caller, path_uuid(uuid))
     return render.selected(render.chat_session(row), fields(field or [], render.SESSION_FIELDS))

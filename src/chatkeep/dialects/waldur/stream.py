@@ -14,17 +14,15 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatkeep.core.errors import InvalidInput, NotFound
-from chatkeep.core.turn_events import GuardNotice, TurnFailed, TurnStarted
-from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnRequest
-from chatkeep.dialects.caller_config import caller_config
+from chatkeep.core.turns import GuardNotice, Turn, TurnFailed, TurnRequest, TurnStarted
+from chatkeep.dialects.deps import Engine, WaldurCaller
 from chatkeep.dialects.storable_input import require_storable_input
-from chatkeep.dialects.turn_responses import TurnStreamingResponse
-from chatkeep.dialects.waldur.deps import Caller
+from chatkeep.dialects.waldur.errors import STREAM_NOT_FOUND
 from chatkeep.providers.base import ChatMessage, TextDelta
 
 router = APIRouter(tags=["chat"], dependencies=[Depends(require_storable_input)])
@@ -96,34 +94,31 @@ def _line(record: dict[str, Any]) -> bytes:
         404: {"description": "No such thread or message, or not the caller's"},
     },
 )
-async def chat_stream(body: StreamRequest, request: Request, principal: Caller) -> TurnStreamingResponse:
+async def chat_stream(body: StreamRequest, caller: WaldurCaller, engine: Engine) -> StreamingResponse:
     """Stream an answer into a thread (a new one when `thread_uuid` is absent)."""
-    engine: TurnEngine = request.app.state.turns
-    turn = TurnRequest(
-        principal=principal,
+    request = TurnRequest(
+        principal=caller.principal,
         messages=(ChatMessage.of_text("user", body.input),),
         conversation_id=body.thread_uuid,
         new_conversation=body.thread_uuid is None,
         mode=MODES[body.mode],  # type: ignore[arg-type]
         edit_message_id=body.edit_message_uuid,
-        config=caller_config(request),
+        config=caller.config,
     )
     try:
-        prepared = await engine.prepare(turn)
+        turn = await engine.open(request)
     except NotFound as exc:
-        raise NotFound("Thread not found." if exc.field == "sessionId" else "Message not found.") from None
-    return TurnStreamingResponse(
-        _records(engine, prepared),
-        engine=engine,
-        prepared=prepared,
+        raise NotFound(STREAM_NOT_FOUND.get(exc.field or "", STREAM_NOT_FOUND["message"])) from None
+    return StreamingResponse(
+        _records(turn),
         media_type="application/x-ndjson",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _records(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[bytes]:
+async def _records(turn: Turn) -> AsyncIterator[bytes]:
     final: dict[str, Any] = {"done": True}
-    async for event in engine.stream(prepared):
+    async for event in turn.events():
         if isinstance(event, TurnStarted):
             assert event.conversation_id is not None
             yield _line({"m": {"thread_uuid": event.conversation_id.hex}})

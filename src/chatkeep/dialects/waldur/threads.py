@@ -7,17 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatkeep.core import conversation_search, conversations
+from chatkeep.core import conversation_search
 from chatkeep.core.conversation_search import ConversationQuery, DateRange
-from chatkeep.core.errors import NotFound
-from chatkeep.core.principals import Principal
+from chatkeep.core.use_cases import conversations as conversation_use
+from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
-from chatkeep.dialects.waldur.deps import DB, Caller
 from chatkeep.dialects.waldur.pagination import page_request, paginated
 from chatkeep.dialects.waldur.params import (
-    NOT_FOUND,
     DateText,
     Fields,
     QueryErrors,
@@ -27,8 +24,6 @@ from chatkeep.dialects.waldur.params import (
     path_uuid,
 )
 from chatkeep.dialects.waldur.schemas import ErrorOut, ThreadOut
-from chatkeep.storage.database import Database
-from chatkeep.storage.models import Conversation
 
 router = APIRouter(tags=["chat-threads"], responses={401: {"model": ErrorOut}})
 ORDERINGS = ("created", "-created", "modified", "-modified")
@@ -100,7 +95,7 @@ async def thread_filters(
 )
 async def list_threads(
     request: Request,
-    caller: Caller,
+    caller: WaldurCaller,
     db: DB,
     query: Annotated[ConversationQuery, Depends(thread_filters)],
     field: Fields = None,
@@ -110,13 +105,9 @@ async def list_threads(
     """Visible threads, newest first unless `o` says otherwise: a member's own, all of the org's for staff."""
     keep = fields(field or [], render.THREAD_FIELDS)
     paging = page_request(page, page_size)
-    async with db.read() as session:
-        rows, total = await conversation_search.search(
-            session, principal=caller, query=query, limit=paging.size, offset=paging.offset
-        )
-        totals = await conversation_search.token_totals(session, conversation_ids=[r.id for r in rows])
-    items = [render.selected(render.thread(row, totals.get(row.id)), keep) for row in rows]
-    return paginated(request, items, total=total, page=paging)
+    found = await conversation_use.search(db, caller, query, limit=paging.size, offset=paging.offset)
+    items = [render.selected(render.thread(row, found.token_totals.get(row.id)), keep) for row in found.rows]
+    return paginated(request, items, total=found.total, page=paging)
 
 
 @router.get(
@@ -125,12 +116,13 @@ async def list_threads(
     response_model=None,
     responses={200: {"model": ThreadOut}, 404: {"model": ErrorOut}},
 )
-async def get_thread(uuid: str, caller: Caller, db: DB, field: Fields = None) -> dict[str, Any]:
+async def get_thread(uuid: str, caller: WaldurCaller, db: DB, field: Fields = None) -> dict[str, Any]:
     """One visible thread; 404 for malformed, unknown, expired and invisible UUIDs alike."""
-    async with db.read() as session:
-        row = await _visible_thread(session, caller, uuid)
-        totals = await conversation_search.token_totals(session, conversation_ids=[row.id])
-    return render.selected(render.thread(row, totals.get(row.id)), fields(field or [], render.THREAD_FIELDS))
+    found = await conversation_use.get_one(db, caller, path_uuid(uuid))
+    row = found.rows[0]
+    return render.selected(
+        render.thread(row, found.token_totals.get(row.id)), fields(field or [], render.THREAD_FIELDS)
+    )
 
 
 @router.post(
@@ -140,9 +132,9 @@ async def get_thread(uuid: str, caller: Caller, db: DB, field: Fields = None) ->
     response_class=Response,
     responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
-async def archive_thread(uuid: str, caller: Caller, db: DB) -> Response:
+async def archive_thread(uuid: str, caller: WaldurCaller, db: DB) -> Response:
     """Archive one of the caller's own threads (a body, if any, is ignored). Repeating it is harmless."""
-    await _set_archived(db, caller, uuid, archived=True)
+    await conversation_use.set_archived(db, caller, path_uuid(uuid), archived=True)
     return Response(status_code=204)
 
 
@@ -153,25 +145,7 @@ async def archive_thread(uuid: str, caller: Caller, db: DB) -> Response:
     response_class=Response,
     responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}},
 )
-async def unarchive_thread(uuid: str, caller: Caller, db: DB) -> Response:
+async def unarchive_thread(uuid: str, caller: WaldurCaller, db: DB) -> Response:
     """Restore one of the caller's own archived threads. Repeating it is harmless."""
-    await _set_archived(db, caller, uuid, archived=False)
+    await conversation_use.set_archived(db, caller, path_uuid(uuid), archived=False)
     return Response(status_code=204)
-
-
-async def _set_archived(db: Database, caller: Principal, raw_uuid: str, *, archived: bool) -> None:
-    # Staff can see other users' threads (so they get 403, not 404), but only the owner may archive.
-    async with db.write() as session:
-        row = await _visible_thread(session, caller, raw_uuid, for_update=True)
-        conversations.set_archived(row, principal=caller, archived=archived)
-
-
-async def _visible_thread(
-    session: AsyncSession, caller: Principal, raw_uuid: str, *, for_update: bool = False
-) -> Conversation:
-    try:
-        return await conversations.get(
-            session, principal=caller, conversation_id=path_uuid(raw_uuid), for_update=for_update
-        )
-    except NotFound:
-        raise NotFound(NOT_FOUND) from None

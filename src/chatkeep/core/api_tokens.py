@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatkeep.core import org_config
+from chatkeep.core.callers import Caller
 from chatkeep.core.errors import InvalidInput, NotFound, Unauthenticated
 from chatkeep.core.principals import Principal, Role
 from chatkeep.storage.models import ApiToken, Organisation
@@ -77,15 +79,11 @@ async def revoke(session: AsyncSession, *, token_id: uuid.UUID) -> ApiToken:
     return token
 
 
-async def authenticate(session: AsyncSession, *, secret: str) -> Principal:
-    """Resolve a presented secret to its Principal; Unauthenticated for unknown or revoked tokens."""
-    principal, _ = await authenticate_with_org(session, secret=secret)
-    return principal
+async def authenticate(session: AsyncSession, *, secret: str) -> Caller:
+    """Resolve a presented secret to its caller; Unauthenticated for unknown or revoked tokens.
 
-
-async def authenticate_with_org(session: AsyncSession, *, secret: str) -> tuple[Principal, Organisation]:
-    """Like `authenticate`, also returning the organisation row, read by the same query (its config
-    decides the caller's limits on every request, so it should not cost a second query)."""
+    The organisation's row comes with the token in one query: its config is needed on every request.
+    """
     if not secret or len(secret) > _MAX_TOKEN_LENGTH:
         raise Unauthenticated("invalid token")
     digest = hash_secret(secret)
@@ -110,4 +108,4 @@ async def authenticate_with_org(session: AsyncSession, *, secret: str) -> tuple[
         role=Role(token.role),
         token_id=token.id,
     )
-    return principal, org
+    return Caller(principal=principal, config=org_config.of(org))

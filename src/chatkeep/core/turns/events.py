@@ -42,9 +42,8 @@ class TurnDone:
 
 @dataclass(frozen=True, slots=True)
 class TurnFailed:
-    kind: str
+    kind: str  # the provider's failure kind (providers.base.ProviderError): timeout, rate_limited, …
     message: str
-    status: int
     retry_after: float | None = None  # the upstream's hint when it rate-limited us
 
 

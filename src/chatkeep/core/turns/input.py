@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chatkeep.core import conversations
 from chatkeep.core.content import blocks_to_json, replace_text
 from chatkeep.core.errors import InvalidInput
+from chatkeep.core.turns.request import TurnRequest
 from chatkeep.guards import GuardPolicy, GuardVerdict, scan
 from chatkeep.providers.base import ChatMessage
 from chatkeep.storage.models import Conversation, Message
-
-if TYPE_CHECKING:
-    from chatkeep.core.turns import TurnRequest
 
 
 def guard_input(
@@ -78,7 +76,7 @@ async def plan_input(
         target = await _on_visible_path(session, conversation, request.edit_message_id)
         if target is None or target.role != "user":
             raise InvalidInput(
-                "edit_message_uuid must be a user message of this thread", field="edit_message_uuid"
+                "the edited message must be a user message of this conversation", field="edited_message"
             )
         parent_id = target.parent_id
     new = [m for m in _new_messages(incoming) if m.role != "system"]

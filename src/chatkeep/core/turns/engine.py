@@ -1,0 +1,190 @@
+"""Opening turns: choose the model, guard the input, store it with a reserved answer, assemble the context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from chatkeep.core import conversations, org_config, screening
+from chatkeep.core.content import media_kinds
+from chatkeep.core.context import fit_to_window
+from chatkeep.core.errors import InvalidInput
+from chatkeep.core.limits import Limits
+from chatkeep.core.model_choice import resolve_model
+from chatkeep.core.turns import scope
+from chatkeep.core.turns.history import HISTORY_PAGE, recent_path, replayable
+from chatkeep.core.turns.input import append_placed, guard_input, plan_input, system_texts
+from chatkeep.core.turns.request import TurnRequest
+from chatkeep.core.turns.settle import Reservation
+from chatkeep.core.turns.turn import Turn
+from chatkeep.guards import GuardVerdict
+from chatkeep.providers.base import ChatMessage, ChatRequest, ModelInfo
+from chatkeep.storage.database import Database
+
+if TYPE_CHECKING:
+    from chatkeep.providers.registry import ModelRegistry
+
+
+class TurnEngine:
+    """Opens turns against the registry's providers and stores them in the database."""
+
+    def __init__(
+        self,
+        db: Database,
+        registry: ModelRegistry,
+        *,
+        first_token_timeout: float = 60.0,
+        total_timeout: float = 120.0,
+        limits: Limits | None = None,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.first_token_timeout = first_token_timeout
+        self.total_timeout = total_timeout
+        self.limits = limits or Limits()
+
+    async def open(self, request: TurnRequest) -> Turn:
+        """Validate, guard and (for conversations) store the input; raises domain errors.
+
+        The returned turn is tracked by the current `turn_scope`, which closes it if nobody else does.
+        """
+        principal = request.principal
+        config = request.config
+        if config is None or self.limits.has_quota(config):
+            async with self.db.read() as session:
+                if config is None:
+                    config = await org_config.get(session, principal=principal)
+                await self.limits.check_quota(session, principal=principal, config=config)
+        model = self._choose_model(request, config)
+        self._check_capabilities(model, request)
+        incoming, verdict = guard_input(request, screening.policy_of(config))
+        options = request.options
+        system = (
+            "\n\n".join(
+                p for p in (config.system_prompt, options.system_prompt, *system_texts(incoming)) if p
+            )
+            or None
+        )
+        incoming = [m for m in incoming if m.role != "system"]
+        max_tokens = min(
+            options.max_tokens or config.max_tokens or model.max_output_tokens, model.max_output_tokens
+        )
+        counted: dict[str, int] = {}  # history texts are counted while reading and again while fitting
+
+        def count(text: str) -> int:
+            if text not in counted:
+                counted[text] = self.registry.count_tokens(model, text)
+            return counted[text]
+
+        blocked = verdict is not None and verdict.action == "block"
+        reservation = Reservation(
+            principal=principal,
+            user_id=principal.acting_user(request.user_id),
+            model=model,
+            input_tokens=0,
+            blocked=blocked,
+        )
+        user_message_ids: tuple[uuid.UUID, ...] = ()
+        if request.stateless:
+            history = incoming
+        else:
+            reservation, user_message_ids, history = await self._store_input(
+                request, reservation, incoming, verdict, count
+            )
+        context = fit_to_window(
+            system=system,
+            history=history,
+            context_window=model.context_window,
+            max_tokens=max_tokens,
+            count=count,
+        )
+        provider_request = ChatRequest(
+            model=model.upstream_model,
+            messages=context.messages,
+            system=context.system,
+            max_tokens=context.max_tokens,
+            temperature=options.temperature if options.temperature is not None else config.temperature,
+            top_p=options.top_p,
+            stop=options.stop,
+            tools=options.tools,
+            response_format=options.response_format,
+        )
+        turn = Turn(
+            self,
+            reservation=replace(reservation, input_tokens=context.input_tokens),
+            provider_request=provider_request,
+            verdict=verdict,
+            user_message_ids=user_message_ids,
+        )
+        scope.track(turn)
+        return turn
+
+    def _choose_model(self, request: TurnRequest, config: org_config.AIConfig) -> ModelInfo:
+        model = resolve_model(
+            self.registry, request.options.model_id or config.default_model or self.registry.default_model_id
+        )
+        if not config.allows(model.id):
+            raise InvalidInput(f"model {model.id!r} is not enabled for this organisation", field="model")
+        return model
+
+    @staticmethod
+    def _check_capabilities(model: ModelInfo, request: TurnRequest) -> None:
+        for kind in sorted(media_kinds(request.messages)):
+            if not model.supports(kind):
+                raise InvalidInput(f"model {model.id!r} does not accept {kind} input", field="messages")
+        if request.options.tools and not model.supports("tools"):
+            raise InvalidInput(f"model {model.id!r} does not support tools", field="tools")
+
+    async def _store_input(
+        self,
+        request: TurnRequest,
+        reservation: Reservation,
+        incoming: list[ChatMessage],
+        verdict: GuardVerdict | None,
+        count: Callable[[str], int],
+    ) -> tuple[Reservation, tuple[uuid.UUID, ...], list[ChatMessage]]:
+        """Store the new user message(s) and reserve the answer row; return the reservation, the stored
+        input's ids and the history to send."""
+        async with self.db.write(serialize=request.conversation_id) as session:
+            if request.new_conversation:
+                first_text = next((m.text for m in incoming if m.role == "user"), "")
+                conversation = await conversations.create(
+                    session,
+                    principal=request.principal,
+                    user_id=request.user_id,
+                    title=conversations.title_from(first_text),
+                )
+            else:
+                assert request.conversation_id is not None
+                conversation = await conversations.get(
+                    session,
+                    principal=request.principal,
+                    conversation_id=request.conversation_id,
+                    for_update=True,
+                )
+            placement = await plan_input(session, conversation, request, incoming, verdict)
+            reserved = conversations.NewMessage(
+                role="assistant", content="", status="in_progress", model=reservation.model.id
+            )
+            added = await append_placed(session, conversation, placement, reserved)
+            stored, placeholder = added[:-1], added[-1]
+            # The history to send ends at the input (for a regeneration: at the user message). A short
+            # conversation's is read here at once; a longer one's rest after the write lock is released,
+            # and only as much as could fit the model's window, so a long conversation neither holds up
+            # other writers nor costs its length. Reading it after the transaction is safe: rows on a path
+            # are never rewritten, but for an unfinished answer's, left out of what a model sees anyway.
+            leaf = placeholder.parent_id
+            assert leaf is not None
+            page = await conversations.path_to(
+                session, conversation=conversation, leaf_id=leaf, newest=HISTORY_PAGE
+            )
+        history = await recent_path(self.db, conversation, leaf, reservation.model, count, page)
+        reservation = replace(
+            reservation,
+            user_id=conversation.user_id,  # usage belongs to the conversation's owner
+            conversation_id=conversation.id,
+            assistant_message_id=placeholder.id,
+        )
+        return reservation, tuple(m.id for m in stored), replayable(history or stored)

@@ -1,0 +1,67 @@
+"""What of a conversation's past a model sees: which stored messages are replayed, and how much is read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Literal, cast
+
+from chatkeep.core import conversations
+from chatkeep.core.content import json_to_blocks
+from chatkeep.core.context import PER_MESSAGE_OVERHEAD
+from chatkeep.guards import Severity
+from chatkeep.providers.base import ChatMessage, ModelInfo
+from chatkeep.storage.database import Database
+from chatkeep.storage.models import Conversation, Message
+
+HISTORY_PAGE = 32  # history messages read with the input, under the write lock; more are read after it
+
+_SERIOUS = frozenset(s.value for s in Severity if s.rank >= Severity.MEDIUM.rank)
+
+
+def is_replayable(message: Message) -> bool:
+    """False for rows a model must not see again: unfinished or empty failed answers, blocked input,
+    and messages flagged as prompt injection at medium severity or above."""
+    if message.status == "in_progress" or (message.status == "failed" and not message.content):
+        return False
+    if message.action_taken == "block":
+        return False
+    return not (message.injection_categories and message.severity in _SERIOUS)
+
+
+def replayable(history: Sequence[Message]) -> list[ChatMessage]:
+    """The visible history as provider messages. The newest message is always kept: it is the input the
+    guards just let through (a flagged-but-allowed message is excluded only from later turns)."""
+    kept = [m for m in history[:-1] if is_replayable(m)] + list(history[-1:])
+    return [
+        ChatMessage(
+            role=cast(Literal["user", "assistant", "system", "tool"], m.role),
+            content=json_to_blocks(m.content, m.blocks),
+        )
+        for m in kept
+    ]
+
+
+async def recent_path(
+    db: Database,
+    conversation: Conversation,
+    leaf_id: uuid.UUID,
+    model: ModelInfo,
+    count: Callable[[str], int],
+    path: list[Message],
+) -> list[Message]:
+    """The newest part of the path to `leaf_id` that could fit `model`'s window (fit_to_window trims it
+    exactly): `path`, its newest HISTORY_PAGE messages already read, grown from the leaf in pages four
+    times larger."""
+    asked, cost, counted = HISTORY_PAGE, 0, 0
+    while True:
+        older = path[: len(path) - counted]
+        cost += sum(count(m.content) + PER_MESSAGE_OVERHEAD for m in older if is_replayable(m))
+        counted = len(path)
+        if counted < asked or cost > model.context_window:  # the whole path, or more than fits
+            return path
+        asked *= 4
+        async with db.read() as session:
+            path = await conversations.path_to(
+                session, conversation=conversation, leaf_id=leaf_id, newest=asked
+            )

@@ -1,0 +1,47 @@
+"""What a dialect asks of a turn: who, which messages, into which conversation, with which options."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from chatkeep.core.org_config import AIConfig
+from chatkeep.core.principals import Principal
+from chatkeep.providers.base import ChatMessage, ToolSpec
+
+# append: a new user message; regenerate: a new answer to the newest one; edit: a new version of one.
+Mode = Literal["append", "regenerate", "edit"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOptions:
+    model_id: str | None = None
+    system_prompt: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    response_format: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """One inference. Without `conversation_id` (and not `new_conversation`) the turn is stateless:
+    `messages` is the whole context and nothing but usage is stored."""
+
+    principal: Principal
+    messages: tuple[ChatMessage, ...]
+    options: TurnOptions = TurnOptions()
+    conversation_id: uuid.UUID | None = None
+    new_conversation: bool = False
+    user_id: str | None = None
+    mode: Mode = "append"
+    edit_message_id: uuid.UUID | None = None
+    # The organisation's AI config when the caller already read it (with the token): no second read.
+    config: AIConfig | None = None
+
+    @property
+    def stateless(self) -> bool:
+        return self.conversation_id is None and not self.new_conversation

@@ -1,0 +1,201 @@
+"""An open turn: runs the model once, reports events, and is settled when it is closed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from chatkeep.core.turns.events import GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
+from chatkeep.core.turns.settle import Outcome, Reservation, Settlement, settle
+from chatkeep.guards import GuardVerdict
+from chatkeep.providers.base import ChatRequest, Finish, ModelInfo, ProviderError, TextDelta, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from chatkeep.core.turns.engine import TurnEngine
+
+log = logging.getLogger("chatkeep.turns")
+_UNTIMED = contextlib.nullcontext()
+REFUSAL = "I can't help with that request."
+
+
+class Turn:
+    """One inference whose input is stored and whose answer row is reserved (see `TurnEngine.open`).
+
+    Read `events()` once; `aclose()` settles the turn as it stands — the answer, its status (complete,
+    failed, or cancelled when the events were never read to the end) and the usage row. Closing twice is
+    harmless, and closing is also what ends a running model call.
+    """
+
+    def __init__(
+        self,
+        engine: TurnEngine,
+        *,
+        reservation: Reservation,
+        provider_request: ChatRequest,
+        verdict: GuardVerdict | None,
+        user_message_ids: tuple[uuid.UUID, ...] = (),
+    ) -> None:
+        self._engine = engine
+        self._reservation = reservation
+        self._provider_request = provider_request
+        self._verdict = verdict
+        self._events: AsyncGenerator[TurnEvent, None] | None = None
+        self._settled: Settlement | None = None
+        self.request_id = uuid.uuid4().hex
+        self.user_message_ids = user_message_ids
+
+    @property
+    def model(self) -> ModelInfo:
+        return self._reservation.model
+
+    @property
+    def conversation_id(self) -> uuid.UUID | None:
+        return self._reservation.conversation_id
+
+    @property
+    def assistant_message_id(self) -> uuid.UUID | None:
+        return self._reservation.assistant_message_id
+
+    @property
+    def blocked(self) -> bool:
+        return self._reservation.blocked
+
+    def events(self) -> AsyncIterator[TurnEvent]:
+        """TurnStarted, GuardNotice?, (TextDelta | ToolCall)*, then TurnDone or TurnFailed. Once only."""
+        if self._events is not None or self._settled is not None:
+            raise RuntimeError("a turn's events can be read only once")
+        self._events = self._run()
+        return self._events
+
+    async def result(self) -> TurnDone | TurnFailed:
+        """Run the turn to its end and return how it ended (for buffered answers)."""
+        last: TurnDone | TurnFailed | None = None
+        async for event in self.events():
+            if isinstance(event, TurnDone | TurnFailed):
+                last = event
+        assert last is not None  # _run always ends with one of them
+        return last
+
+    async def aclose(self) -> None:
+        """Settle the turn however far it got; a running model call is stopped first."""
+        with anyio.CancelScope(shield=True):
+            # Closing the events settles them in their `finally`; a generator running in another task is
+            # left to finish there (it settles the same way).
+            if self._events is not None and not getattr(self._events, "ag_running", False):
+                await self._events.aclose()
+            if self._settled is None:
+                self._settled = await self._settle(Outcome())
+
+    async def __aenter__(self) -> Turn:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _settle(self, outcome: Outcome) -> Settlement:
+        engine = self._engine
+        return await settle(engine.db, engine.registry, self._reservation, outcome)
+
+    async def _run(self) -> AsyncGenerator[TurnEvent, None]:
+        yield TurnStarted(
+            request_id=self.request_id,
+            model=self.model.id,
+            conversation_id=self.conversation_id,
+            user_message_ids=self.user_message_ids,
+            assistant_message_id=self.assistant_message_id,
+        )
+        verdict = self._verdict
+        if verdict is not None and verdict.notice:
+            yield GuardNotice(text=verdict.notice, action=verdict.action)
+        outcome = Outcome()
+        try:
+            if self.blocked:
+                outcome.text, outcome.finish = REFUSAL, "content_filter"
+                yield TextDelta(REFUSAL)
+            else:
+                async for event in self._model_events(outcome):
+                    yield event
+            outcome.status = "complete"
+        except ProviderError as exc:
+            outcome.status = "failed"
+            outcome.error = exc
+        finally:
+            # Runs on success, failure and cancellation alike; shielded so a disconnect cannot cut it short.
+            with anyio.CancelScope(shield=True):
+                if self._settled is None:
+                    self._settled = await self._settle(outcome)
+        settled = self._settled
+        assert settled is not None  # the `finally` above settled the turn
+        if outcome.error is not None:
+            yield TurnFailed(
+                kind=outcome.error.kind, message=outcome.error.message, retry_after=outcome.error.retry_after
+            )
+        else:
+            yield TurnDone(
+                finish_reason=outcome.finish,
+                input_tokens=settled.input_tokens,
+                output_tokens=settled.output_tokens,
+                cost_cents=settled.cost_cents,
+                text=outcome.text,
+                tool_uses=tuple(outcome.tool_uses),
+            )
+
+    async def _model_events(self, outcome: Outcome) -> AsyncIterator[TurnEvent]:
+        """The provider's stream under the first-token and total deadlines; fills `outcome` as it goes."""
+        engine = self._engine
+        provider = engine.registry.provider_for(self.model)
+        events = provider.stream(self._provider_request).__aiter__()
+        # A provider enforcing the same limits itself needs no second timer per event (see providers.base).
+        timed = not getattr(provider, "applies_deadlines", False)
+        deadline = time.monotonic() + engine.total_timeout
+        first = True
+        try:
+            while True:
+                budget = deadline - time.monotonic()
+                if first:
+                    budget = min(budget, engine.first_token_timeout)
+                try:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                    # races with the inner call finishing, and a client disconnect would then be lost.
+                    async with asyncio.timeout(max(budget, 0.001)) if timed else _UNTIMED:
+                        event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    what = "the first token" if first else "the model to finish"
+                    raise ProviderError("timeout", f"timed out waiting for {what}") from None
+                except ProviderError:
+                    raise
+                except Exception as exc:
+                    # A provider bug must still end the turn as `failed` with a clear error event,
+                    # not as a broken response and a row marked `cancelled`.
+                    log.exception("provider %s failed unexpectedly", provider.name)
+                    raise ProviderError("upstream", "the model failed unexpectedly") from exc
+                if isinstance(event, TextDelta):
+                    first = False
+                    outcome.text += event.text
+                    yield event
+                elif isinstance(event, ToolCall):
+                    first = False
+                    outcome.tool_uses.append(event)
+                    yield event
+                elif isinstance(event, Usage):
+                    outcome.usage = event
+                elif isinstance(event, Finish):
+                    outcome.finish = event.reason
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _aclose(events)
+
+
+async def _aclose(events: AsyncIterator[Any]) -> None:
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        await close()

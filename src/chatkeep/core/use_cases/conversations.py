@@ -1,0 +1,154 @@
+"""Conversation use cases: start, read, list, search, update, extend, archive and delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chatkeep.core import conversation_search, conversations, screening
+from chatkeep.core.callers import Caller
+from chatkeep.core.conversation_search import ConversationQuery
+from chatkeep.core.conversations import NewMessage
+from chatkeep.storage.database import Database
+from chatkeep.storage.models import Conversation, Message
+
+
+@dataclass(frozen=True, slots=True)
+class WithHistory:
+    conversation: Conversation
+    history: list[Message]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A page of conversations with the total that matched and each one's token totals."""
+
+    rows: list[Conversation]
+    total: int
+    token_totals: dict[uuid.UUID, Any]
+
+
+async def start(
+    db: Database,
+    caller: Caller,
+    *,
+    user_id: str | None = None,
+    group: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    expires_in: timedelta | None = None,
+    initial_messages: Sequence[NewMessage] = (),
+) -> Conversation:
+    """Create a conversation for a user of the caller's organisation, its first messages screened."""
+    screened = screening.screen(initial_messages, screening.policy_of(caller.config))
+    async with db.write() as session:
+        return await conversations.create(
+            session,
+            principal=caller.principal,
+            user_id=user_id,
+            group=group,
+            metadata=metadata,
+            expires_in=expires_in,
+            initial_messages=screened,
+        )
+
+
+async def get_with_history(db: Database, caller: Caller, conversation_id: uuid.UUID) -> WithHistory:
+    """A conversation the caller may see, with its visible message history."""
+    async with db.read() as session:
+        conversation = await conversations.get(
+            session, principal=caller.principal, conversation_id=conversation_id
+        )
+        history = await conversations.visible_history(session, conversation=conversation)
+    return WithHistory(conversation, history)
+
+
+async def get_all(
+    db: Database,
+    caller: Caller,
+    *,
+    user_id: str | None = None,
+    group: str | None = None,
+    model: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Conversation]:
+    """Unexpired conversations the caller may see, newest first."""
+    async with db.read() as session:
+        return await conversations.get_all(
+            session,
+            principal=caller.principal,
+            user_id=user_id,
+            group=group,
+            model=model,
+            limit=limit,
+            offset=offset,
+        )
+
+
+async def search(db: Database, caller: Caller, query: ConversationQuery, *, limit: int, offset: int) -> Found:
+    """Conversations matching a filtered query, with the total and their token totals."""
+    async with db.read() as session:
+        rows, total = await conversation_search.search(
+            session, principal=caller.principal, query=query, limit=limit, offset=offset
+        )
+        totals = await conversation_search.token_totals(session, conversation_ids=[r.id for r in rows])
+    return Found(rows=rows, total=total, token_totals=totals)
+
+
+async def get_one(db: Database, caller: Caller, conversation_id: uuid.UUID) -> Found:
+    """One conversation the caller may see, with its token totals."""
+    async with db.read() as session:
+        row = await conversations.get(session, principal=caller.principal, conversation_id=conversation_id)
+        totals = await conversation_search.token_totals(session, conversation_ids=[row.id])
+    return Found(rows=[row], total=1, token_totals=totals)
+
+
+async def update(
+    db: Database,
+    caller: Caller,
+    conversation_id: uuid.UUID,
+    *,
+    new_messages: Sequence[NewMessage] = (),
+    status: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    add_tokens: int = 0,
+) -> Conversation:
+    """Append (screened) messages, change status, merge metadata and add to the token total."""
+    screened = screening.screen(new_messages, screening.policy_of(caller.config)) if new_messages else []
+    async with db.write(serialize=conversation_id) as session:
+        conversation = await conversations.get(
+            session, principal=caller.principal, conversation_id=conversation_id, for_update=True
+        )
+        if screened:
+            await conversations.append_messages(session, conversation=conversation, messages=screened)
+        return conversations.update(conversation, status=status, metadata=metadata, add_tokens=add_tokens)
+
+
+async def extend(db: Database, caller: Caller, conversation_id: uuid.UUID, *, minutes: int) -> Conversation:
+    """Push the conversation's expiry back (at most 24 hours from now)."""
+    async with db.write(serialize=conversation_id) as session:
+        conversation = await conversations.get(
+            session, principal=caller.principal, conversation_id=conversation_id, for_update=True
+        )
+        return conversations.extend(conversation, minutes=minutes)
+
+
+async def set_archived(db: Database, caller: Caller, conversation_id: uuid.UUID, *, archived: bool) -> None:
+    """Archive or restore a conversation; only its owner may (others who can see it get Forbidden)."""
+    async with db.write(serialize=conversation_id) as session:
+        conversation = await conversations.get(
+            session, principal=caller.principal, conversation_id=conversation_id, for_update=True
+        )
+        conversations.set_archived(conversation, principal=caller.principal, archived=archived)
+
+
+async def delete(db: Database, caller: Caller, conversation_id: uuid.UUID) -> None:
+    """Delete a conversation and all of its messages."""
+    async with db.write(serialize=conversation_id) as session:
+        conversation = await conversations.get(
+            session, principal=caller.principal, conversation_id=conversation_id, for_update=True
+        )
+        await conversations.delete(session, conversation=conversation)
