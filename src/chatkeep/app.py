@@ -13,6 +13,7 @@ from chatkeep.body_limit import BodyLimitMiddleware
 from chatkeep.core import housekeeping
 from chatkeep.core.limits import Limits
 from chatkeep.core.turns import TurnEngine
+from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.dialects import errors, openapi_docs
 from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
 from chatkeep.dialects.native import health
@@ -24,6 +25,7 @@ from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
+from chatkeep.storage.stop_signals import open_signals
 from chatkeep.storage.window_counters import open_counter
 
 
@@ -56,12 +58,15 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
         app.state.db = db
         app.state.registry = models
         app.state.limits = limits
+        running = RunningTurns(open_signals(settings.redis_url, prefix=settings.redis_key_prefix))
+        await running.start()
         app.state.turns = TurnEngine(
             db,
             models,
             first_token_timeout=settings.first_token_timeout_seconds,
             total_timeout=settings.provider_timeout_seconds,
             limits=limits,
+            running=running,
         )
         # A turn still "in progress" long after any model call could last was cut off by a crash.
         stale_after = settings.resolved_stale_turn_seconds()
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
             await models.aclose()
+            await running.aclose()
             await counter.aclose()
             await db.dispose()
 

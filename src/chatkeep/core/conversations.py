@@ -250,8 +250,10 @@ async def append_messages(
             and "title" not in changes
             and new.role == "user"
             and new.content.strip()
+            and message.action_taken != "block"
         ):
-            changes["title"] = title_from(new.content)  # a list of sessions needs something to show
+            # A list of sessions needs something to show; never a message the guards blocked.
+            changes["title"] = title_from(new.content)
         if message.is_flagged:
             changes.update(_rolled_up_flag(conversation, changes, message.severity))
         created.append(message)

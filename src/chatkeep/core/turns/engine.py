@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from chatkeep.core import conversations, org_config, screening
@@ -15,11 +16,12 @@ from chatkeep.core.limits import Limits
 from chatkeep.core.model_choice import resolve_model
 from chatkeep.core.turns import scope
 from chatkeep.core.turns.history import HISTORY_PAGE, recent_path, replayable
-from chatkeep.core.turns.input import append_placed, guard_input, plan_input, system_texts
+from chatkeep.core.turns.input import Screened, append_placed, plan_input, system_texts
 from chatkeep.core.turns.request import TurnRequest
 from chatkeep.core.turns.settle import Reservation
+from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.core.turns.turn import Turn
-from chatkeep.guards import GuardVerdict
+from chatkeep.core.workers import run_bounded
 from chatkeep.providers.base import ChatMessage, ChatRequest, ModelInfo
 from chatkeep.storage.database import Database
 
@@ -38,12 +40,14 @@ class TurnEngine:
         first_token_timeout: float = 60.0,
         total_timeout: float = 120.0,
         limits: Limits | None = None,
+        running: RunningTurns | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
         self.first_token_timeout = first_token_timeout
         self.total_timeout = total_timeout
         self.limits = limits or Limits()
+        self.running = running or RunningTurns()
 
     async def open(self, request: TurnRequest) -> Turn:
         """Validate, guard and (for conversations) store the input; raises domain errors.
@@ -59,15 +63,20 @@ class TurnEngine:
                 await self.limits.check_quota(session, principal=principal, config=config)
         model = self._choose_model(request, config)
         self._check_capabilities(model, request)
-        incoming, verdict = guard_input(request, screening.policy_of(config))
         options = request.options
+        # A regeneration brings no new text: it answers a stored message, screened when it was stored.
+        fresh = () if request.mode == "regenerate" else request.messages
+        screened = await screening.screen_turn(fresh, options.system_prompt, screening.policy_of(config))
+        incoming = [Screened(m, v) for m, v in zip(screened.messages, screened.verdicts, strict=True)]
+        verdict = screened.decisive
+        # The organisation's own system prompt is trusted; everything after it came from the caller.
         system = (
             "\n\n".join(
-                p for p in (config.system_prompt, options.system_prompt, *system_texts(incoming)) if p
+                p for p in (config.system_prompt, screened.system_prompt, *system_texts(incoming)) if p
             )
             or None
         )
-        incoming = [m for m in incoming if m.role != "system"]
+        incoming = [s for s in incoming if s.message.role != "system"]
         max_tokens = min(
             options.max_tokens or config.max_tokens or model.max_output_tokens, model.max_output_tokens
         )
@@ -78,28 +87,29 @@ class TurnEngine:
                 counted[text] = self.registry.count_tokens(model, text)
             return counted[text]
 
-        blocked = verdict is not None and verdict.action == "block"
         reservation = Reservation(
             principal=principal,
             user_id=principal.acting_user(request.user_id),
             model=model,
             input_tokens=0,
-            blocked=blocked,
+            blocked=screened.blocked,
         )
         user_message_ids: tuple[uuid.UUID, ...] = ()
         if request.stateless:
-            history = incoming
+            history = [s.message for s in incoming]
         else:
             reservation, user_message_ids, history = await self._store_input(
-                request, reservation, incoming, verdict, count
+                request, reservation, incoming, count
             )
-        context = fit_to_window(
+        fit = partial(
+            fit_to_window,
             system=system,
             history=history,
             context_window=model.context_window,
             max_tokens=max_tokens,
             count=count,
         )
+        context = await run_bounded(len(system or "") + sum(len(m.text) for m in history), fit)
         provider_request = ChatRequest(
             model=model.upstream_model,
             messages=context.messages,
@@ -141,15 +151,17 @@ class TurnEngine:
         self,
         request: TurnRequest,
         reservation: Reservation,
-        incoming: list[ChatMessage],
-        verdict: GuardVerdict | None,
+        incoming: list[Screened],
         count: Callable[[str], int],
     ) -> tuple[Reservation, tuple[uuid.UUID, ...], list[ChatMessage]]:
         """Store the new user message(s) and reserve the answer row; return the reservation, the stored
         input's ids and the history to send."""
         async with self.db.write(serialize=request.conversation_id) as session:
             if request.new_conversation:
-                first_text = next((m.text for m in incoming if m.role == "user"), "")
+                # Named after its first message the guards let through (a list shows the title).
+                first_text = next(
+                    (s.message.text for s in incoming if s.message.role == "user" and not s.blocked), ""
+                )
                 conversation = await conversations.create(
                     session,
                     principal=request.principal,
@@ -164,7 +176,7 @@ class TurnEngine:
                     conversation_id=request.conversation_id,
                     for_update=True,
                 )
-            placement = await plan_input(session, conversation, request, incoming, verdict)
+            placement = await plan_input(session, conversation, request, incoming)
             reserved = conversations.NewMessage(
                 role="assistant", content="", status="in_progress", model=reservation.model.id
             )
@@ -186,5 +198,6 @@ class TurnEngine:
             user_id=conversation.user_id,  # usage belongs to the conversation's owner
             conversation_id=conversation.id,
             assistant_message_id=placeholder.id,
+            blocked=reservation.blocked or placement.answers_blocked,
         )
         return reservation, tuple(m.id for m in stored), replayable(history or stored)

@@ -38,6 +38,7 @@ class TurnDone:
     cost_cents: float
     text: str
     tool_uses: tuple[ToolCall, ...]
+    stopped: bool = False  # a user stopped the model call (the answer is kept as `cancelled`)
 
 
 @dataclass(frozen=True, slots=True)

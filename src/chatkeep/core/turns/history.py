@@ -9,6 +9,7 @@ from typing import Literal, cast
 from chatkeep.core import conversations
 from chatkeep.core.content import json_to_blocks
 from chatkeep.core.context import PER_MESSAGE_OVERHEAD
+from chatkeep.core.workers import run_bounded
 from chatkeep.guards import Severity
 from chatkeep.providers.base import ChatMessage, ModelInfo
 from chatkeep.storage.database import Database
@@ -30,9 +31,11 @@ def is_replayable(message: Message) -> bool:
 
 
 def replayable(history: Sequence[Message]) -> list[ChatMessage]:
-    """The visible history as provider messages. The newest message is always kept: it is the input the
-    guards just let through (a flagged-but-allowed message is excluded only from later turns)."""
-    kept = [m for m in history[:-1] if is_replayable(m)] + list(history[-1:])
+    """The visible history as provider messages. The newest message is kept unless it was blocked: it is
+    the input the guards just let through (a flagged-but-allowed message is excluded only from later
+    turns); a blocked one never reaches a model, even as the message a regeneration answers."""
+    newest = [m for m in history[-1:] if m.action_taken != "block"]
+    kept = [m for m in history[:-1] if is_replayable(m)] + newest
     return [
         ChatMessage(
             role=cast(Literal["user", "assistant", "system", "tool"], m.role),
@@ -55,8 +58,11 @@ async def recent_path(
     times larger."""
     asked, cost, counted = HISTORY_PAGE, 0, 0
     while True:
-        older = path[: len(path) - counted]
-        cost += sum(count(m.content) + PER_MESSAGE_OVERHEAD for m in older if is_replayable(m))
+        older = [m for m in path[: len(path) - counted] if is_replayable(m)]
+        cost += await run_bounded(
+            sum(len(m.content) for m in older),
+            lambda older=older: sum(count(m.content) + PER_MESSAGE_OVERHEAD for m in older),
+        )
         counted = len(path)
         if counted < asked or cost > model.context_window:  # the whole path, or more than fits
             return path

@@ -1,4 +1,4 @@
-"""How a turn's input enters a conversation: guarding, and placing it in the message tree by mode."""
+"""How a turn's screened input enters a conversation: placed in the message tree according to the mode."""
 
 from __future__ import annotations
 
@@ -7,37 +7,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatkeep.core import conversations
-from chatkeep.core.content import blocks_to_json, replace_text
+from chatkeep.core.content import blocks_to_json
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.turns.request import TurnRequest
-from chatkeep.guards import GuardPolicy, GuardVerdict, scan
+from chatkeep.guards import GuardVerdict
 from chatkeep.providers.base import ChatMessage
 from chatkeep.storage.models import Conversation, Message
 
 
-def guard_input(
-    request: TurnRequest, policy: GuardPolicy | None
-) -> tuple[list[ChatMessage], GuardVerdict | None]:
-    """Scan the newest user message; apply redaction to what is sent and stored."""
-    messages = list(request.messages)
-    if request.mode == "regenerate":
-        return messages, None  # nothing new from the user: the stored message was guarded when it came in
-    index = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None)
-    if index is None:
-        return messages, None
-    verdict = scan(messages[index].text, policy)
-    if verdict.stored_text != messages[index].text:
-        messages[index] = replace_text(messages[index], verdict.stored_text)
-    return messages, verdict
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """One message of a turn's input, as the guards left it, with its verdict (None: nothing to scan)."""
+
+    message: ChatMessage
+    verdict: GuardVerdict | None
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict is not None and self.verdict.action == "block"
 
 
-def system_texts(messages: list[ChatMessage]) -> list[str]:
-    return [m.text for m in messages if m.role == "system" and m.text]
+def system_texts(messages: list[Screened]) -> list[str]:
+    return [s.message.text for s in messages if s.message.role == "system" and s.message.text]
 
 
-def _new_messages(incoming: list[ChatMessage]) -> list[ChatMessage]:
+def _new_messages(incoming: list[Screened]) -> list[Screened]:
     """The messages a client adds to a stored conversation: those after its last assistant message."""
-    last_assistant = max((i for i, m in enumerate(incoming) if m.role == "assistant"), default=-1)
+    last_assistant = max((i for i, s in enumerate(incoming) if s.message.role == "assistant"), default=-1)
     return incoming[last_assistant + 1 :]
 
 
@@ -49,14 +45,15 @@ class Placement:
     parent_id: uuid.UUID | None
     new: list[conversations.NewMessage]
     new_root: bool = False
+    # A regeneration answers a stored message: if the guards blocked it, the model must not see it now.
+    answers_blocked: bool = False
 
 
 async def plan_input(
     session: Any,
     conversation: Conversation,
     request: TurnRequest,
-    incoming: list[ChatMessage],
-    verdict: GuardVerdict | None,
+    incoming: list[Screened],
 ) -> Placement:
     """Where the input goes according to the mode, and what of it is stored. The caller appends it with
     the turn's reserved answer as one chain (one INSERT).
@@ -69,7 +66,7 @@ async def plan_input(
         last_user = await _newest_user_message(session, conversation)
         if last_user is None:
             raise InvalidInput("there is no message to regenerate an answer for", field="mode")
-        return Placement(last_user.id, [])
+        return Placement(last_user.id, [], answers_blocked=last_user.action_taken == "block")
     parent_id: uuid.UUID | None = None
     if request.mode == "edit":
         assert request.edit_message_id is not None
@@ -79,18 +76,17 @@ async def plan_input(
                 "the edited message must be a user message of this conversation", field="edited_message"
             )
         parent_id = target.parent_id
-    new = [m for m in _new_messages(incoming) if m.role != "system"]
-    if not new or new[-1].role != "user":
+    new = [s for s in _new_messages(incoming) if s.message.role != "system"]
+    if not new or new[-1].message.role != "user":
         raise InvalidInput("the last message must be from the user", field="messages")
-    safety = verdict.safety_fields() if verdict else {}
     to_store = [
         conversations.NewMessage(
-            role=m.role,
-            content=m.text,
-            blocks=blocks_to_json(m.content),
-            safety=safety if i == len(new) - 1 else {},
+            role=s.message.role,
+            content=s.message.text,
+            blocks=blocks_to_json(s.message.content),
+            safety=s.verdict.safety_fields() if s.verdict else {},
         )
-        for i, m in enumerate(new)
+        for s in new
     ]
     # Editing the very first message: the new version is a second root of the tree.
     return Placement(parent_id, to_store, new_root=request.mode == "edit" and parent_id is None)

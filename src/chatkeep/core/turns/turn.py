@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from chatkeep.core.turns.engine import TurnEngine
 
 log = logging.getLogger("chatkeep.turns")
-_UNTIMED = contextlib.nullcontext()
 REFUSAL = "I can't help with that request."
 
 
@@ -48,6 +46,8 @@ class Turn:
         self._verdict = verdict
         self._events: AsyncGenerator[TurnEvent, None] | None = None
         self._settled: Settlement | None = None
+        self._stop_requested = False
+        self._waiting: asyncio.Timeout | None = None  # the wait for the model's next event, if any
         self.request_id = uuid.uuid4().hex
         self.user_message_ids = user_message_ids
 
@@ -93,6 +93,13 @@ class Turn:
             if self._settled is None:
                 self._settled = await self._settle(Outcome())
 
+    def stop(self) -> None:
+        """Stop the model call (a user asked to): the turn ends as `cancelled` with what was generated,
+        and its events end with TurnDone(stopped=True). Safe to call at any time, any number of times."""
+        self._stop_requested = True
+        if self._waiting is not None:  # interrupt the wait now, not at the model's next event
+            self._waiting.reschedule(asyncio.get_running_loop().time())
+
     async def __aenter__(self) -> Turn:
         return self
 
@@ -115,6 +122,9 @@ class Turn:
         if verdict is not None and verdict.notice:
             yield GuardNotice(text=verdict.notice, action=verdict.action)
         outcome = Outcome()
+        running = self._engine.running
+        if self.conversation_id is not None:
+            running.add(self.conversation_id, self)
         try:
             if self.blocked:
                 outcome.text, outcome.finish = REFUSAL, "content_filter"
@@ -127,6 +137,10 @@ class Turn:
             outcome.status = "failed"
             outcome.error = exc
         finally:
+            if self.conversation_id is not None:
+                running.discard(self.conversation_id, self)
+            if self._stop_requested and outcome.error is None:
+                outcome.status = "cancelled"
             # Runs on success, failure and cancellation alike; shielded so a disconnect cannot cut it short.
             with anyio.CancelScope(shield=True):
                 if self._settled is None:
@@ -145,6 +159,7 @@ class Turn:
                 cost_cents=settled.cost_cents,
                 text=outcome.text,
                 tool_uses=tuple(outcome.tool_uses),
+                stopped=self._stop_requested,
             )
 
     async def _model_events(self, outcome: Outcome) -> AsyncIterator[TurnEvent]:
@@ -152,23 +167,26 @@ class Turn:
         engine = self._engine
         provider = engine.registry.provider_for(self.model)
         events = provider.stream(self._provider_request).__aiter__()
-        # A provider enforcing the same limits itself needs no second timer per event (see providers.base).
+        # A provider enforcing the same limits itself needs no second deadline per event (see providers.base);
+        # the wait is still one that `stop` can cut short.
         timed = not getattr(provider, "applies_deadlines", False)
         deadline = time.monotonic() + engine.total_timeout
         first = True
         try:
-            while True:
+            while not self._stop_requested:
                 budget = deadline - time.monotonic()
                 if first:
                     budget = min(budget, engine.first_token_timeout)
                 try:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
                     # races with the inner call finishing, and a client disconnect would then be lost.
-                    async with asyncio.timeout(max(budget, 0.001)) if timed else _UNTIMED:
+                    async with asyncio.timeout(max(budget, 0.001) if timed else None) as self._waiting:
                         event = await events.__anext__()
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
+                    if self._stop_requested:
+                        return
                     what = "the first token" if first else "the model to finish"
                     raise ProviderError("timeout", f"timed out waiting for {what}") from None
                 except ProviderError:
@@ -178,6 +196,8 @@ class Turn:
                     # not as a broken response and a row marked `cancelled`.
                     log.exception("provider %s failed unexpectedly", provider.name)
                     raise ProviderError("upstream", "the model failed unexpectedly") from exc
+                finally:
+                    self._waiting = None
                 if isinstance(event, TextDelta):
                     first = False
                     outcome.text += event.text

@@ -41,8 +41,9 @@ async def start(
     expires_in: timedelta | None = None,
     initial_messages: Sequence[NewMessage] = (),
 ) -> Conversation:
-    """Create a conversation for a user of the caller's organisation, its first messages screened."""
-    screened = screening.screen(initial_messages, screening.policy_of(caller.config))
+    """Create a conversation for a user of the caller's organisation, its first messages screened (every
+    role: what is stored now reaches a model later)."""
+    screened = await screening.screen_stored(initial_messages, screening.policy_of(caller.config))
     async with db.write() as session:
         return await conversations.create(
             session,
@@ -117,7 +118,7 @@ async def update(
     add_tokens: int = 0,
 ) -> Conversation:
     """Append (screened) messages, change status, merge metadata and add to the token total."""
-    screened = screening.screen(new_messages, screening.policy_of(caller.config)) if new_messages else []
+    screened = await screening.screen_stored(new_messages, screening.policy_of(caller.config))
     async with db.write(serialize=conversation_id) as session:
         conversation = await conversations.get(
             session, principal=caller.principal, conversation_id=conversation_id, for_update=True
