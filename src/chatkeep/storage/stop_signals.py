@@ -1,4 +1,4 @@
-"""Stop signals for running turns: delivered in this process, or through Redis to every replica.
+"""Stop signals for running turns, from one replica to the others through Redis.
 
 A signal only names a conversation; whoever runs a turn of it stops that turn. Delivery is best effort:
 a replica that is down has no turn to stop.
@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("chatkeep.stop_signals")
 Receiver = Callable[[uuid.UUID], None]
+_SUBSCRIBE_WAIT_SECONDS = 2.0
 
 
 class StopSignals(Protocol):
@@ -28,27 +29,24 @@ class StopSignals(Protocol):
         ...
 
     async def send(self, conversation_id: uuid.UUID) -> None:
-        """Signal every replica (this one included) to stop its turns of the conversation."""
+        """Signal the other replicas to stop their turns of the conversation (receiving it here too is
+        harmless: stopping is idempotent)."""
         ...
 
     async def aclose(self) -> None: ...
 
 
 class InProcessSignals:
-    """Signals reach this process only: right for one server process."""
-
-    def __init__(self) -> None:
-        self._receiver: Receiver | None = None
+    """No other replica to reach: right for one server process."""
 
     async def start(self, receiver: Receiver) -> None:
-        self._receiver = receiver
+        pass
 
     async def send(self, conversation_id: uuid.UUID) -> None:
-        if self._receiver is not None:
-            self._receiver(conversation_id)
+        pass
 
     async def aclose(self) -> None:
-        self._receiver = None
+        pass
 
 
 class RedisSignals:
@@ -58,34 +56,42 @@ class RedisSignals:
         self._redis = Redis.from_url(url)
         self._channel = f"{prefix}:stop-turn"
         self._listener: asyncio.Task[None] | None = None
-        self._local: Receiver | None = None
+        self._subscribed = asyncio.Event()
 
     async def start(self, receiver: Receiver) -> None:
-        self._local = receiver
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self._channel)
-        self._listener = asyncio.create_task(self._listen(pubsub, receiver))
+        """Listen in the background; wait a moment for the subscription, so that signals sent right
+        after start are not missed, but never hold up a start while Redis is unreachable."""
+        self._listener = asyncio.create_task(self._listen(receiver))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), _SUBSCRIBE_WAIT_SECONDS)
 
-    async def _listen(self, pubsub: object, receiver: Receiver) -> None:
+    async def _listen(self, receiver: Receiver) -> None:
+        """Subscribe and hand on what arrives; while Redis is unreachable, warn once and keep trying."""
+        warned = False
         while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                async for message in pubsub.listen():  # type: ignore[attr-defined]
+                await pubsub.subscribe(self._channel)
+                self._subscribed.set()
+                warned = False
+                async for message in pubsub.listen():
                     with contextlib.suppress(ValueError, TypeError):
                         receiver(uuid.UUID(bytes(message["data"]).decode()))
-            except asyncio.CancelledError:
-                raise
-            except RedisError as exc:  # a lost connection: listen again after a pause
-                log.warning("stop signals: Redis unavailable (%r); retrying", exc)
+            except (RedisError, OSError) as exc:
+                self._subscribed.clear()
+                if not warned:
+                    log.warning("stop signals: Redis unavailable (%r); stops reach this replica only", exc)
+                    warned = True
                 await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
 
     async def send(self, conversation_id: uuid.UUID) -> None:
         try:
             await self._redis.publish(self._channel, str(conversation_id))
-        except RedisError as exc:
-            # Redis down: still stop what runs here, so the caller's own replica honours the request.
-            log.warning("stop signals: cannot publish (%r); stopping local turns only", exc)
-            if self._local is not None:
-                self._local(conversation_id)
+        except (RedisError, OSError) as exc:  # Redis down: only this replica's turns were stopped
+            log.warning("stop signals: cannot publish (%r); stopped local turns only", exc)
 
     async def aclose(self) -> None:
         if self._listener is not None:

@@ -40,7 +40,8 @@ class RunningTurns:
         return bool(self._turns.get(conversation_id))
 
     async def stop(self, conversation_id: uuid.UUID) -> None:
-        """Stop the conversation's running turns, wherever they run."""
+        """Stop the conversation's running turns, wherever they run: here at once, elsewhere by signal."""
+        self.stop_here(conversation_id)
         await self._signals.send(conversation_id)
 
     def stop_here(self, conversation_id: uuid.UUID) -> None:
