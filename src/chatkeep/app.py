@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import FastAPI
 
 from chatkeep import __version__
 from chatkeep.body_limit import BodyLimitMiddleware
-from chatkeep.core import housekeeping
+from chatkeep.core import housekeeping, workers
 from chatkeep.core.limits import Limits
 from chatkeep.core.turns import TurnEngine
 from chatkeep.core.turns.stopping import RunningTurns
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
         )
         if settings.auto_migrate:
             await migrate(db)
+        await anyio.to_thread.run_sync(workers.start)
         counter = open_counter(settings.redis_url, prefix=settings.redis_key_prefix)
         limits = Limits(
             counter,
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
                 await purger
             await models.aclose()
             await running.aclose()
+            workers.shutdown()
             await counter.aclose()
             await db.dispose()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from chatkeep.core.conversations import NewMessage
 from chatkeep.core.org_config import AIConfig
-from chatkeep.core.workers import run_bounded
+from chatkeep.core.workers import run_scan
 from chatkeep.guards import GuardPolicy, GuardVerdict, Severity, scan
 from chatkeep.guards.policy import ACTION_RANK
 from chatkeep.providers.base import (
@@ -62,7 +62,7 @@ async def screen_turn(
 ) -> ScreenedTurn:
     """Screen every message of a turn's input, and its own system prompt (see core.workers)."""
     size = sum(_size(m) for m in messages) + len(system_prompt or "")
-    return await run_bounded(size, _screen_turn, list(messages), system_prompt, policy)
+    return await run_scan(size, _screen_turn, list(messages), system_prompt, policy)
 
 
 async def screen_stored(messages: Sequence[NewMessage], policy: GuardPolicy | None) -> list[NewMessage]:
@@ -73,7 +73,7 @@ async def screen_stored(messages: Sequence[NewMessage], policy: GuardPolicy | No
     """
     if not messages:
         return []
-    return await run_bounded(sum(len(m.content) for m in messages), _screen_stored, list(messages), policy)
+    return await run_scan(sum(len(m.content) for m in messages), _screen_stored, list(messages), policy)
 
 
 class _Budget:

@@ -1,12 +1,19 @@
-"""CPU work on text a caller chose (scanning, token counting) runs here: off the event loop, a few at a
-time, so one tenant's large request cannot stall everyone else's.
+"""CPU work on text a caller chose runs here, so one tenant's large request cannot stall everyone else's.
 
-Small inputs run inline: a thread hop costs more than scanning a few kilobytes, and such work is bounded.
+Two pools, by what the work is:
+- scanning (pure Python: regular expressions, normalisation) runs in worker *processes*: in a thread it
+  would hold the interpreter lock and slow every other request on the event loop;
+- token counting (tokenizers that release the interpreter lock) runs in a few threads.
+Small inputs run inline: a hop costs more than working on a few kilobytes, and such work is bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 import anyio
@@ -15,12 +22,49 @@ T = TypeVar("T")
 
 # Below this many characters of input, the work runs on the event loop (it takes well under a millisecond).
 INLINE_CHARS = 8_000
-# Jobs running at once in this process; more wait their turn instead of crowding out everything else.
-_WORKERS = anyio.CapacityLimiter(2)
+# Counting jobs running at once in this process; more wait their turn.
+_THREADS = anyio.CapacityLimiter(2)
+# Scanning processes: leave a core to the event loop.
+_PROCESSES = max(1, min(4, (os.cpu_count() or 2) - 1))
+_pool: ProcessPoolExecutor | None = None
 
 
-async def run_bounded(size: int, fn: Callable[..., T], *args: object) -> T:
-    """`fn(*args)`, inline when `size` (characters of input) is small, else in the worker pool."""
+def start() -> None:
+    """Start the scanning processes now rather than on the first large input (they import the guards)."""
+    _process_pool().submit(_ready).result()
+
+
+def _ready() -> bool:
+    import chatkeep.core.screening  # noqa: F401 (what the scanning jobs need, imported once per process)
+
+    return True
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # spawn, not fork: the server's process has threads and an event loop that a fork would copy.
+        _pool = ProcessPoolExecutor(_PROCESSES, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+async def run_scan(size: int, fn: Callable[..., T], *args: object) -> T:
+    """`fn(*args)` (a module-level function with picklable arguments), inline when `size` (characters of
+    input) is small, else in a scanning process."""
     if size <= INLINE_CHARS:
         return fn(*args)
-    return await anyio.to_thread.run_sync(fn, *args, limiter=_WORKERS)
+    return await asyncio.get_running_loop().run_in_executor(_process_pool(), fn, *args)
+
+
+async def run_count(size: int, fn: Callable[..., T], *args: object) -> T:
+    """`fn(*args)`, inline when `size` is small, else in a counting thread."""
+    if size <= INLINE_CHARS:
+        return fn(*args)
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_THREADS)

@@ -21,7 +21,7 @@ from chatkeep.core.turns.request import TurnRequest
 from chatkeep.core.turns.settle import Reservation
 from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.core.turns.turn import Turn
-from chatkeep.core.workers import run_bounded
+from chatkeep.core.workers import run_count
 from chatkeep.providers.base import ChatMessage, ChatRequest, ModelInfo
 from chatkeep.storage.database import Database
 
@@ -109,7 +109,7 @@ class TurnEngine:
             max_tokens=max_tokens,
             count=count,
         )
-        context = await run_bounded(len(system or "") + sum(len(m.text) for m in history), fit)
+        context = await run_count(len(system or "") + sum(len(m.text) for m in history), fit)
         provider_request = ChatRequest(
             model=model.upstream_model,
             messages=context.messages,

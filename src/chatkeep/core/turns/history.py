@@ -9,7 +9,7 @@ from typing import Literal, cast
 from chatkeep.core import conversations
 from chatkeep.core.content import json_to_blocks
 from chatkeep.core.context import PER_MESSAGE_OVERHEAD
-from chatkeep.core.workers import run_bounded
+from chatkeep.core.workers import run_count
 from chatkeep.guards import Severity
 from chatkeep.providers.base import ChatMessage, ModelInfo
 from chatkeep.storage.database import Database
@@ -59,7 +59,7 @@ async def recent_path(
     asked, cost, counted = HISTORY_PAGE, 0, 0
     while True:
         older = [m for m in path[: len(path) - counted] if is_replayable(m)]
-        cost += await run_bounded(
+        cost += await run_count(
             sum(len(m.content) for m in older),
             lambda older=older: sum(count(m.content) + PER_MESSAGE_OVERHEAD for m in older),
         )
