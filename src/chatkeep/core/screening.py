@@ -33,6 +33,7 @@ from chatkeep.providers.media import document_text
 
 # Characters of text one request may have scanned in all; more is not scanned (see the module docstring).
 REQUEST_SCAN_CHARS = 1_000_000
+_DEFAULT_POLICY = GuardPolicy.default()
 # Stands for a binary document whose text cannot be read here: it is scanned as unscannable text.
 _UNREADABLE = "\x00"
 
@@ -83,15 +84,14 @@ class _Budget:
         self.left = chars
 
     def scan(self, text: str, policy: GuardPolicy | None) -> GuardVerdict:
-        active = policy or GuardPolicy.default()
-        limit = min(active.max_scan_chars, self.left)
+        limit = min((policy or _DEFAULT_POLICY).max_scan_chars, self.left)
         if text == _UNREADABLE:
             limit = 0
         self.left -= min(len(text), limit)
         if limit < len(text):
             # Only `limit` characters are scanned; scan() reports the rest as unscanned text.
-            active = active.model_copy(update={"max_scan_chars": limit})
-        return scan(text, active)
+            policy = (policy or _DEFAULT_POLICY).model_copy(update={"max_scan_chars": limit})
+        return scan(text, policy)
 
 
 def _screen_turn(
