@@ -11,7 +11,7 @@ import pytest
 
 from chatkeep.providers.base import ProviderError
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
-from chatkeep.providers.embedded_generation import StopScanner
+from chatkeep.providers.embedded.generation import StopScanner
 from chatkeep.providers.threaded import ProducerContext, stream_from_thread
 
 
