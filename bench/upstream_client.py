@@ -114,7 +114,7 @@ def free_port() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline", type=Path, required=True, help="another chatkeep src directory")
+    parser.add_argument("--baseline", type=Path, help="another chatkeep src directory (required)")
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--deltas", type=int, default=64)
@@ -127,6 +127,8 @@ def main() -> None:
         figures = asyncio.run(measure(spec["base_url"], spec["calls"], spec["concurrency"], spec["parser"]))
         print(json.dumps(figures), flush=True)
         return
+    if args.baseline is None:
+        parser.error("--baseline SRC is required (e.g. git archive main src | tar -x -C /tmp/base)")
     if args.profile is not None:
         if shutil.which("py-spy") is None:
             parser.error("--profile needs py-spy on PATH (the [bench] extra)")

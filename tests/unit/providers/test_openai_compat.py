@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
+import httpcore2
 import httpx
 import httpx2
 import pytest
@@ -159,7 +160,8 @@ async def test_status_errors_are_mapped(
 
 
 async def test_client_timeout_is_a_timeout(httpx2_mock: respx.Router) -> None:
-    httpx2_mock.post(f"{BASE}/chat/completions").mock(side_effect=httpx.ReadTimeout("slow"))
+    # Raised where a real read timeout starts: in httpcore2, which httpx2 maps to its ReadTimeout.
+    httpx2_mock.post(f"{BASE}/chat/completions").mock(side_effect=httpcore2.ReadTimeout("slow"))
     with pytest.raises(ProviderError) as caught:
         await collect(provider().stream(ask("hi")))
     assert caught.value.kind == "timeout"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -76,3 +77,19 @@ async def test_lines_split_across_network_reads_at_any_byte() -> None:
 
 async def test_invalid_utf8_is_replaced_not_fatal() -> None:
     assert await chunks(b'data: {"t": "a\xffb"}\n\n') == [{"t": "a\ufffdb"}]
+
+
+async def test_a_compressed_stream_is_decoded() -> None:
+    body = gzip.compress(b'data: {"n": 1}\n\ndata: [DONE]\n\n')
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 5):
+            yield body[start : start + 5]
+
+    streamed = httpx2.Response(
+        200,
+        content=pieces(),
+        headers={"content-encoding": "gzip"},
+        request=httpx2.Request("POST", "http://llm.test/v1/x"),
+    )
+    assert [c async for c in read_chunks(streamed)] == [{"n": 1}]

@@ -21,7 +21,6 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import httpx2
 import orjson
 
@@ -29,8 +28,8 @@ from chatkeep.providers.base import ProviderError
 from chatkeep.providers.http_status import kind_for_status, retry_after_seconds
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-TIMEOUT_ERRORS = (httpx2.TimeoutException, httpx.TimeoutException)
-TRANSPORT_ERRORS = (httpx2.TransportError, httpx.TransportError)
+TIMEOUT_ERRORS = (httpx2.TimeoutException,)
+TRANSPORT_ERRORS = (httpx2.TransportError,)
 _RETRY_STATUSES = frozenset({408, 409, 429})
 _INITIAL_BACKOFF = 0.5
 _MAX_BACKOFF = 8.0
@@ -58,6 +57,7 @@ class OpenAIClient:
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._headers.update(headers or {})
+        self._urls: dict[str, httpx2.URL] = {}
         self._http = http or httpx2.AsyncClient(timeout=httpx2.Timeout(timeout), limits=_POOL)
 
     async def stream(self, path: str, body: dict[str, Any]) -> httpx2.Response:
@@ -79,8 +79,14 @@ class OpenAIClient:
     def is_closed(self) -> bool:
         return self._http.is_closed
 
+    def _url(self, path: str) -> httpx2.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx2.URL(self._base + path)  # parsed once, not per call
+        return url
+
     async def _send(self, path: str, content: bytes, *, stream: bool) -> httpx2.Response:
-        url = self._base + path
+        url = self._url(path)
         attempt = 0
         while True:
             headers = {**self._headers, "x-stainless-retry-count": str(attempt)}

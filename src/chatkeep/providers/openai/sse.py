@@ -18,20 +18,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx
 import httpx2
 import orjson
 
 from chatkeep.providers.base import ProviderError
 
-_TIMEOUTS = (httpx2.TimeoutException, httpx.TimeoutException)
-_TRANSPORT = (httpx2.RequestError, httpx.RequestError, ssl.SSLError, anyio.EndOfStream)
+_TIMEOUTS = (httpx2.TimeoutException,)
+_TRANSPORT = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 _DRAIN_SECONDS = 0.1  # the SDK's own bound on reading past [DONE]
 
 
 async def read_chunks(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
     """The JSON chunks of a streamed chat completion (ProviderError on any failure, see the module)."""
-    lines = _lines(response.aiter_bytes())
+    # Raw bytes skip httpx's decoder chain, which only matters for a compressed body (rare for SSE); a
+    # body already read (a response built from bytes) is only offered decoded.
+    encoded = response.headers.get("content-encoding", "identity") != "identity"
+    raw = not encoded and not response.is_stream_consumed
+    lines = _lines(response.aiter_raw() if raw else response.aiter_bytes())
     data: list[bytes] = []
     try:
         async for line in lines:
