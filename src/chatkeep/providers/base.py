@@ -221,12 +221,3 @@ class ModelInfo:
     def supports(self, capability: str) -> bool:
         """Capabilities: text, image, video, document, tools, streaming, embeddings, structured_output."""
         return capability in self.capabilities
-
-    def check_request(self, request: ChatRequest) -> None:
-        """UnsupportedFeature when `request` asks for what this model cannot do (the core answers 400)."""
-        if request.response_format is not None and not self.supports("structured_output"):
-            raise UnsupportedFeature(
-                "structured_output", f"model {self.id!r} cannot answer in a requested JSON format"
-            )
-        if request.tools and not self.supports("tools"):
-            raise UnsupportedFeature("tools", f"model {self.id!r} does not support tools")
