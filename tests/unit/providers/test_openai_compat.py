@@ -279,3 +279,10 @@ async def test_a_client_error_is_not_retried(httpx2_mock: respx.Router) -> None:
     with pytest.raises(ProviderError, match="400: bad") as caught:
         await collect(provider(max_retries=2).stream(ask("hi")))
     assert caught.value.kind == "bad_request" and route.call_count == 1
+
+
+async def test_a_malformed_embeddings_answer_is_an_upstream_error(httpx2_mock: respx.Router) -> None:
+    httpx2_mock.post(f"{BASE}/embeddings").respond(200, json={"data": [{"index": 0}]})
+    with pytest.raises(ProviderError, match="malformed") as caught:
+        await provider().embed(["x"], model="emb")
+    assert caught.value.kind == "upstream"

@@ -105,7 +105,7 @@ class OpenAIClient:
                     return response
                 failure = await _status_error(response)
                 cause = failure
-                retry_after = failure.retry_after if failure.kind == "rate_limited" else None
+                retry_after = retry_after_seconds(response.headers)  # a 503 may say when to come back too
                 if not _should_retry(response):
                     raise failure
             if attempt >= self._max_retries:

@@ -184,10 +184,9 @@ class OpenAICompatProvider:
         try:
             items = sorted(answer["data"], key=lambda d: d["index"])
             vectors = [[float(x) for x in item["embedding"]] for item in items]
-        except (TypeError, KeyError, ValueError) as exc:
+            reported = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise ProviderError("upstream", "the model server's embeddings answer is malformed") from exc
-        usage = answer.get("usage") or {}
-        reported = usage.get("prompt_tokens") or 0
         tokens = reported or sum(count_tokens(t, self.encoding(model)) for t in texts)
         return EmbeddingResult(vectors=vectors, input_tokens=tokens)
 
