@@ -90,6 +90,20 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonOutput:
+    """Structured output: the answer is one JSON value, matching `schema` when one is given.
+
+    Each provider asks its backend in the backend's own form (OpenAI `response_format`, a forced tool
+    for Anthropic and Bedrock, a llama.cpp grammar for the embedded model); the answer still arrives
+    as TextDelta pieces whose concatenation is the JSON text. Models without the `structured_output`
+    capability cannot take it (see ModelInfo.supports).
+    """
+
+    schema: dict[str, Any] | None = None
+    name: str = "response"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """What the core asks of a model. `model` is the upstream model name from the models file."""
 
@@ -101,7 +115,7 @@ class ChatRequest:
     top_p: float | None = None
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
-    response_format: dict[str, Any] | None = None
+    response_format: JsonOutput | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +152,22 @@ class ProviderError(Exception):
         self.kind = kind
         self.message = message
         self.retry_after = retry_after
+
+
+class UnsupportedFeature(ProviderError):
+    """The model or its backend cannot do what the request asks (e.g. structured output): a bad request."""
+
+    def __init__(self, feature: str, message: str) -> None:
+        super().__init__("bad_request", message)
+        self.feature = feature
+
+
+class UnknownModel(LookupError):
+    """No model with this public id is configured (the core reports it as its own not-found error)."""
+
+    def __init__(self, model_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"model {model_id!r} is not available")
+        self.model_id = model_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The models file: its schema (pydantic) and loading it with errors that name the file and the field.
 
-See registry.py for the file's format and an example.
+See registry.py for the file's format and an example, and catalogue.py for the built-in models.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chatkeep.providers.embedded import EMBEDDED_MODEL_ID, EMBEDDED_PROVIDER
+from chatkeep.providers.catalogue import CATALOGUE_IDS
+from chatkeep.providers.embedded.provider import EMBEDDED_MODEL_ID, EMBEDDED_PROVIDER
 
 Capability = Literal[
     "text", "image", "video", "document", "tools", "streaming", "embeddings", "structured_output"
@@ -97,13 +98,18 @@ class EmbeddedSwitch(_Strict):
     enabled: bool = True
 
 
+class CatalogueSwitch(_Strict):
+    enabled: bool = True
+
+
 class ModelsFile(_Strict):
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     default_model: str | None = None
     embedded: EmbeddedSwitch = Field(default_factory=EmbeddedSwitch)
+    catalogue: CatalogueSwitch = Field(default_factory=CatalogueSwitch)
     models: list[ModelConfig] = Field(default_factory=list)
 
-    @field_validator("embedded", mode="before")
+    @field_validator("embedded", "catalogue", mode="before")
     @classmethod
     def _switch_from_bool(cls, value: Any) -> Any:
         return {"enabled": value} if isinstance(value, bool) else value
@@ -183,8 +189,13 @@ def reference_problems(parsed: ModelsFile) -> list[str]:
             problems.append(f"models[{i}].provider: unknown provider {model.provider!r} (declared: {known})")
     if parsed.embedded.enabled:
         seen.add(EMBEDDED_MODEL_ID)
+    if parsed.catalogue.enabled:
+        # Whether a catalogue model is listed depends on the credentials at startup; the registry checks.
+        seen |= CATALOGUE_IDS
     if parsed.default_model is not None and parsed.default_model not in seen:
         problems.append(f"default_model: {parsed.default_model!r} is not one of the models")
     if not seen:
-        problems.append("models: no models (the embedded model is disabled and none are listed)")
+        problems.append(
+            "models: no models (the embedded model and the catalogue are off and none are listed)"
+        )
     return problems

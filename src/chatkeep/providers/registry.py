@@ -16,7 +16,8 @@ providers:                        # name -> how to reach a backend; models refer
   # every remote provider also takes max_retries (2) and timeout_seconds (settings' value)
   # type: embedded takes model_path (a GGUF), context, threads
 embedded: {enabled: true}         # the built-in smollm2-135m-instruct (`embedded: false` removes it)
-default_model: amazon.nova-lite-v1:0   # default: the first model listed, else the embedded one
+catalogue: true                   # built-in models of providers with credentials (catalogue.py)
+default_model: amazon.nova-lite-v1:0   # default: the first model of the file, else the embedded one
 models:                           # listed in this order by /models
   - id: amazon.nova-lite-v1:0     # the public id clients send
     provider: aws                 # a key of providers (or `embedded`)
@@ -33,7 +34,9 @@ models:                           # listed in this order by /models
 ```
 
 Unknown keys are errors, so a typo fails at startup with the file and the field in the message.
-The embedded model is appended after the file's models unless the file lists the id itself.
+The built-in catalogue (catalogue.py) follows the file's models: well-known models of every provider
+whose credentials are in the environment, less those the file lists itself (the file's entry wins).
+The embedded model is appended last unless the file lists the id itself.
 Providers are created on first use, one instance per provider entry.
 """
 
@@ -45,12 +48,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from chatkeep.core.errors import NotFound
-from chatkeep.providers.anthropic import AnthropicProvider
-from chatkeep.providers.base import ModelInfo, Pricing, Provider, ProviderError
-from chatkeep.providers.bedrock import BedrockProvider
+from chatkeep.providers.anthropic.provider import AnthropicProvider
+from chatkeep.providers.base import ModelInfo, Pricing, Provider, ProviderError, UnknownModel
+from chatkeep.providers.bedrock.provider import BedrockProvider
+from chatkeep.providers.catalogue import ProviderType, aws_region, catalogue_models, configured_providers
 from chatkeep.providers.deadlines import Timeouts
-from chatkeep.providers.embedded import (
+from chatkeep.providers.embedded.provider import (
     EMBEDDED_MODEL_ID,
     EMBEDDED_PROVIDER,
     EmbeddedProvider,
@@ -62,11 +65,12 @@ from chatkeep.providers.models_file import (
     EmbeddedProviderConfig,
     ModelConfig,
     ModelsFile,
+    ModelsFileError,
     OpenAIProviderConfig,
     ProviderConfig,
     load_models_file,
 )
-from chatkeep.providers.openai_compat import OpenAICompatProvider
+from chatkeep.providers.openai.provider import OpenAICompatProvider
 from chatkeep.providers.token_count import count_tokens
 
 if TYPE_CHECKING:
@@ -113,17 +117,31 @@ class ModelRegistry:
         configs: dict[str, ProviderConfig] = dict(file.providers)
         if file.embedded.enabled:
             configs.setdefault(EMBEDDED_PROVIDER, EmbeddedProviderConfig(type="embedded"))
+        models = [model_info(m) for m in file.models]
+        if file.catalogue.enabled:
+            models += _catalogue(configs, exclude={m.id for m in models})
+        embedded_listed = any(m.id == EMBEDDED_MODEL_ID for m in models)
+        if file.embedded.enabled and not embedded_listed:
+            embedded_config = configs[EMBEDDED_PROVIDER]
+            context = getattr(embedded_config, "context", None) or settings.embedded_context
+            models.append(embedded_model_info(context))
         factories = {
             name: functools.partial(build_provider, name, config, settings, timeouts)
             for name, config in configs.items()
         }
-        models = [model_info(m) for m in file.models]
-        if file.embedded.enabled and all(m.id != EMBEDDED_MODEL_ID for m in models):
-            embedded_config = configs[EMBEDDED_PROVIDER]
-            context = getattr(embedded_config, "context", None) or settings.embedded_context
-            models.append(embedded_model_info(context))
         _warn_missing_keys(configs)
-        return cls(models, provider_factories=factories, default_model_id=file.default_model)
+        # Without a stated default: the file's first model, else the embedded one, else the catalogue's first.
+        default = file.default_model or (file.models[0].id if file.models else None)
+        if default is None and file.embedded.enabled:
+            default = EMBEDDED_MODEL_ID
+        where = settings.models_file or "(no models file)"
+        if not models:
+            problem = "models: no models (none listed, no embedded model, no credentials for the catalogue)"
+            raise ModelsFileError(where, [problem])
+        if default is not None and all(m.id != default for m in models):
+            problem = f"default_model: {default!r} is not listed"
+            raise ModelsFileError(where, [f"{problem} (catalogue models need their provider's credentials)"])
+        return cls(models, provider_factories=factories, default_model_id=default)
 
     def models(self) -> list[ModelInfo]:
         """Every model, in the models file's order."""
@@ -134,10 +152,10 @@ class ModelRegistry:
         return self._by_id.get(model_id)
 
     def get_or_raise(self, model_id: str) -> ModelInfo:
-        """The model with this public id; NotFound (field modelId) when there is none."""
+        """The model with this public id; UnknownModel when there is none."""
         model = self._by_id.get(model_id)
         if model is None:
-            raise NotFound(f"model {model_id!r} is not available", field="modelId")
+            raise UnknownModel(model_id)
         return model
 
     @property
@@ -150,7 +168,7 @@ class ModelRegistry:
         if provider is None:
             factory = self._factories.get(model.provider)
             if factory is None:
-                raise NotFound(f"model {model.id!r} has no provider {model.provider!r}", field="modelId")
+                raise UnknownModel(model.id, f"model {model.id!r} has no provider {model.provider!r}")
             provider = self._providers[model.provider] = factory()
         return provider
 
@@ -234,6 +252,37 @@ def build_provider(name: str, config: ProviderConfig, settings: Settings, timeou
         max_retries=config.max_retries,
         max_concurrency=config.max_concurrency,
     )
+
+
+def _catalogue(configs: dict[str, ProviderConfig], *, exclude: set[str]) -> list[ModelInfo]:
+    """The catalogue models whose credentials are configured, adding their providers to `configs`.
+
+    A models-file provider named like a family (`bedrock`, `anthropic`, `openai`) and of that type is
+    used as is (its region, key variable, retries); one of another type keeps the name, and that family's
+    catalogue models are left out.
+    """
+    usable: set[ProviderType] = set()
+    for family in sorted(configured_providers()):
+        declared = configs.get(family)
+        if declared is None:
+            configs[family] = _catalogue_provider(family)
+        elif declared.type != family:
+            log.warning("provider %r is a %s provider: no %s catalogue models", family, declared.type, family)
+            continue
+        usable.add(family)
+    bedrock = configs.get("bedrock")
+    region = (bedrock.region if isinstance(bedrock, BedrockProviderConfig) else None) or aws_region(
+        os.environ
+    )
+    return catalogue_models(usable, bedrock_region=region, exclude=exclude)
+
+
+def _catalogue_provider(family: ProviderType) -> ProviderConfig:
+    if family == "bedrock":
+        return BedrockProviderConfig(type="bedrock")
+    if family == "anthropic":
+        return AnthropicProviderConfig(type="anthropic")
+    return OpenAIProviderConfig(type="openai", api_key_env="OPENAI_API_KEY")
 
 
 def _warn_missing_keys(configs: Mapping[str, ProviderConfig]) -> None:

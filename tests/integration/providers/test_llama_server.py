@@ -7,7 +7,7 @@ import time
 import pytest
 
 from chatkeep.providers.base import ChatMessage, ChatRequest, Finish, ProviderError, TextDelta, Usage
-from chatkeep.providers.openai_compat import OpenAICompatProvider
+from chatkeep.providers.openai import OpenAICompatProvider
 from chatkeep.providers.token_count import count_prompt_tokens, count_tokens
 from tests.integration.providers.conftest import SERVED_MODEL
 

@@ -72,8 +72,8 @@ def test_core_imports_no_dialect_and_no_web_framework() -> None:
             assert imported.split(".")[0] not in WEB_FRAMEWORKS, f"{name} imports {imported}"
 
 
-def test_guards_and_storage_import_nothing_from_core() -> None:
-    for under in ("guards", "storage"):
+def test_guards_storage_and_providers_import_nothing_from_core() -> None:
+    for under in ("guards", "storage", "providers"):
         for name, _, tree in _modules(under):
             core = [i for i in _all_imports(tree) if i.startswith("chatkeep.core")]
             assert not core, f"{name} imports {core}"

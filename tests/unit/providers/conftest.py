@@ -9,6 +9,20 @@ import pytest
 
 from chatkeep.providers.embedded import EmbeddedProvider, bundled_model_path
 
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+)
+
 
 @pytest.fixture(scope="session")
 def gguf_path() -> Path:
@@ -21,3 +35,10 @@ async def embedded(gguf_path: Path) -> AsyncIterator[EmbeddedProvider]:
     provider = EmbeddedProvider(gguf_path, context=2048)
     yield provider
     await provider.aclose()
+
+
+@pytest.fixture(autouse=True)
+def no_provider_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start every test without cloud credentials, so the built-in catalogue lists only what a test sets."""
+    for name in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

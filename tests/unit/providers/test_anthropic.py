@@ -13,6 +13,7 @@ from chatkeep.providers.base import (
     ChatMessage,
     ChatRequest,
     Finish,
+    JsonOutput,
     MediaBlock,
     ProviderError,
     TextBlock,
@@ -263,3 +264,60 @@ async def test_a_missing_api_key_is_an_auth_error(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ProviderError) as caught:
         await collect(AnthropicProvider("claude", base_url=BASE).stream(ask("hi")))
     assert caught.value.kind == "auth" and "claude" in caught.value.message
+
+
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+def answer_tool_block(index: int, *pieces: str) -> list[dict[str, Any]]:
+    start = {"type": "tool_use", "id": "toolu_7", "name": "json_answer", "input": {}}
+    return [
+        {"type": "content_block_start", "index": index, "content_block": start},
+        *(
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": p},
+            }
+            for p in pieces
+        ),
+        {"type": "content_block_stop", "index": index},
+    ]
+
+
+async def test_structured_output_is_a_forced_tool_whose_input_streams_as_text(
+    httpx2_mock: respx.Router,
+) -> None:
+    body = anthropic_sse(
+        message_start(30),
+        *answer_tool_block(0, "", '{"name": "Ada", ', '"age": 36}'),
+        *message_end("tool_use", 11),
+    )
+    route = httpx2_mock.post(URL).respond(200, content=body, headers=SSE)
+
+    events = await collect(provider().stream(ask("Who?", response_format=JsonOutput(PERSON))))
+
+    assert_contract_order(events)
+    assert json.loads(text_of(events)) == {"name": "Ada", "age": 36}
+    assert not [e for e in events if isinstance(e, ToolCall)]
+    assert events[-2:] == [Usage(30, 11), Finish("stop")]
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["tool_choice"] == {"type": "tool", "name": "json_answer"}
+    assert [(t["name"], t["input_schema"]) for t in sent["tools"]] == [("json_answer", PERSON)]
+
+
+async def test_structured_output_without_a_schema_asks_for_any_object(httpx2_mock: respx.Router) -> None:
+    body = anthropic_sse(message_start(5), *answer_tool_block(0, '{"ok": true}'), *message_end("tool_use", 3))
+    route = httpx2_mock.post(URL).respond(200, content=body, headers=SSE)
+    tools = (ToolSpec("lookup", "Look up", {"type": "object"}),)
+
+    events = await collect(provider().stream(ask("Ok?", response_format=JsonOutput(), tools=tools)))
+
+    assert json.loads(text_of(events)) == {"ok": True}
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["tool_choice"] == {"type": "any"}  # the client's own tools stay callable
+    assert [(t["name"], t["input_schema"]) for t in sent["tools"]][-1] == ("json_answer", {"type": "object"})

@@ -19,6 +19,7 @@ from chatkeep.providers.base import (
     ChatMessage,
     ChatRequest,
     Finish,
+    JsonOutput,
     MediaBlock,
     ProviderError,
     TextBlock,
@@ -27,10 +28,11 @@ from chatkeep.providers.base import (
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    UnsupportedFeature,
     Usage,
 )
 from chatkeep.providers.bedrock import BedrockProvider
-from chatkeep.providers.bedrock_messages import converse_params, document_name
+from chatkeep.providers.bedrock.messages import converse_params, document_name
 from chatkeep.providers.token_count import count_prompt_tokens, count_tokens
 from tests.unit.providers.collect import ask, assert_contract_order, collect, text_of
 from tests.unit.providers.eventstream import RawStream, event, exception
@@ -294,3 +296,62 @@ async def test_missing_credentials_are_an_auth_error(monkeypatch: pytest.MonkeyP
         await collect(provider.stream(ask("hi", model=MODEL)))
     assert caught.value.kind == "auth"
     await provider.aclose()
+
+
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+async def test_structured_output_is_a_forced_tool_whose_input_streams_as_text(client: Any) -> None:
+    start = {"start": {"toolUse": {"toolUseId": "tu_9", "name": "json_answer"}}, "contentBlockIndex": 0}
+    raw = [
+        event("messageStart", {"role": "assistant"}),
+        event("contentBlockStart", start),
+        event(
+            "contentBlockDelta", {"delta": {"toolUse": {"input": '{"name": "Ada",'}}, "contentBlockIndex": 0}
+        ),
+        event("contentBlockDelta", {"delta": {"toolUse": {"input": ' "age": 36}'}}, "contentBlockIndex": 0}),
+        event("contentBlockStop", {"contentBlockIndex": 0}),
+        event("messageStop", {"stopReason": "tool_use"}),
+        event(
+            "metadata", {"usage": {"inputTokens": 40, "outputTokens": 9, "totalTokens": 49}, "metrics": {}}
+        ),
+    ]
+    sent: list[Any] = []
+    answer_with(client, RawStream(raw), sent)
+    request = ask("Who wrote the first program?", model=MODEL, response_format=JsonOutput(PERSON))
+
+    events = await collect(BedrockProvider(client=client).stream(request))
+
+    assert_contract_order(events)
+    assert json.loads(text_of(events)) == {"name": "Ada", "age": 36}
+    assert not [e for e in events if isinstance(e, ToolCall)]
+    assert events[-2:] == [Usage(40, 9), Finish("stop")]
+    tool_config = json.loads(sent[0].body)["toolConfig"]
+    assert tool_config["toolChoice"] == {"tool": {"name": "json_answer"}}
+    assert [t["toolSpec"]["name"] for t in tool_config["tools"]] == ["json_answer"]
+    assert tool_config["tools"][0]["toolSpec"]["inputSchema"] == {"json": PERSON}
+
+
+async def test_structured_output_parameters_are_what_bedrock_accepts(client: Any) -> None:
+    tools = (ToolSpec("lookup", "Look a person up", {"type": "object"}),)
+    request = ask("Who?", model=MODEL, response_format=JsonOutput(PERSON), tools=tools)
+    params = converse_params(request)
+    assert params["toolConfig"]["toolChoice"] == {"any": {}}  # the client's tools stay callable
+    assert [t["toolSpec"]["name"] for t in params["toolConfig"]["tools"]] == ["lookup", "json_answer"]
+    # The Stubber validates the parameters against Bedrock's service model.
+    with Stubber(client) as stub:
+        stub.add_client_error("converse_stream", "ValidationException", expected_params=params)
+        with pytest.raises(ProviderError):
+            await collect(BedrockProvider(client=client).stream(request))
+        stub.assert_no_pending_responses()
+
+
+def test_a_schema_that_is_not_an_object_is_refused_clearly() -> None:
+    request = ask("List", model=MODEL, response_format=JsonOutput({"type": "array"}))
+    with pytest.raises(UnsupportedFeature, match="top level must be an object") as caught:
+        converse_params(request)
+    assert caught.value.kind == "bad_request"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from pathlib import Path
 
+import jsonschema_rs
 import llama_cpp
 import pytest
 
@@ -14,6 +16,7 @@ from chatkeep.providers.base import (
     ChatMessage,
     ChatRequest,
     Finish,
+    JsonOutput,
     MediaBlock,
     ProviderError,
     TextDelta,
@@ -207,3 +210,39 @@ async def test_stop_strings_end_the_answer(embedded: EmbeddedProvider) -> None:
     assert events[-1] == Finish("stop")
     usage = events[-2]
     assert isinstance(usage, Usage) and usage.output_tokens < 32
+
+
+CITY = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "minLength": 1, "maxLength": 20},
+        "population": {"type": "integer", "minimum": 0},
+        "capital": {"type": "boolean"},
+    },
+    "required": ["city", "population", "capital"],
+    "additionalProperties": False,
+}
+
+
+async def test_structured_output_follows_the_json_schema(embedded: EmbeddedProvider) -> None:
+    request = ask(
+        "Describe Paris.", max_tokens=96, temperature=0.0, response_format=JsonOutput(CITY, name="city")
+    )
+    events = await collect(embedded.stream(request))
+
+    assert_contract_order(events)
+    answer = json.loads(text_of(events))
+    jsonschema_rs.validate(CITY, answer)
+    assert events[-1] == Finish("stop")  # the grammar ended the object; nothing was cut off
+
+
+async def test_structured_output_without_a_schema_is_json(embedded: EmbeddedProvider) -> None:
+    request = ask('Reply with {"ok": true}.', max_tokens=64, temperature=0.0, response_format=JsonOutput())
+    events = await collect(embedded.stream(request))
+
+    json.loads(text_of(events))  # raises unless the whole answer is one JSON value
+    assert events[-1] == Finish("stop")
+
+
+def test_the_embedded_model_offers_structured_output() -> None:
+    assert embedded_model_info().supports("structured_output")

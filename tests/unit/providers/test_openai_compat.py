@@ -1,19 +1,21 @@
-"""The OpenAI-compatible provider against recorded HTTP exchanges (respx on the SDK's httpx2 transport)."""
+"""The OpenAI-compatible provider against recorded HTTP exchanges (respx on the client's httpx2 transport)."""
 
 from __future__ import annotations
 
 import json
 import socket
 
+import httpcore2
 import httpx
+import httpx2
 import pytest
 import respx
-from openai import AsyncOpenAI
 
 from chatkeep.providers.base import (
     ChatMessage,
     ChatRequest,
     Finish,
+    JsonOutput,
     MediaBlock,
     ProviderError,
     TextBlock,
@@ -23,7 +25,7 @@ from chatkeep.providers.base import (
     ToolUseBlock,
     Usage,
 )
-from chatkeep.providers.openai_compat import OpenAICompatProvider
+from chatkeep.providers.openai import OpenAICompatProvider
 from chatkeep.providers.token_count import count_prompt_tokens, count_tokens
 from tests.unit.providers.collect import ask, assert_contract_order, collect, text_of
 from tests.unit.providers.sse import openai_chunk, openai_sse
@@ -33,7 +35,8 @@ SSE = {"content-type": "text/event-stream"}
 
 
 def provider(**kwargs: object) -> OpenAICompatProvider:
-    return OpenAICompatProvider("test", base_url=BASE, api_key="sk-test", max_retries=0, **kwargs)  # type: ignore[arg-type]
+    options: dict[str, object] = {"max_retries": 0, **kwargs}
+    return OpenAICompatProvider("test", base_url=BASE, api_key="sk-test", **options)  # type: ignore[arg-type]
 
 
 async def test_streams_text_with_reported_usage(httpx2_mock: respx.Router) -> None:
@@ -156,8 +159,9 @@ async def test_status_errors_are_mapped(
     assert str(status) in caught.value.message
 
 
-async def test_sdk_timeout_is_a_timeout(httpx2_mock: respx.Router) -> None:
-    httpx2_mock.post(f"{BASE}/chat/completions").mock(side_effect=httpx.ReadTimeout("slow"))
+async def test_client_timeout_is_a_timeout(httpx2_mock: respx.Router) -> None:
+    # Raised where a real read timeout starts: in httpcore2, which httpx2 maps to its ReadTimeout.
+    httpx2_mock.post(f"{BASE}/chat/completions").mock(side_effect=httpcore2.ReadTimeout("slow"))
     with pytest.raises(ProviderError) as caught:
         await collect(provider().stream(ask("hi")))
     assert caught.value.kind == "timeout"
@@ -218,9 +222,67 @@ async def test_embeddings(httpx2_mock: respx.Router) -> None:
 async def test_an_injected_client_is_used_and_closed(httpx2_mock: respx.Router) -> None:
     body = openai_sse(openai_chunk("x", finish="stop", usage={"prompt_tokens": 1, "completion_tokens": 1}))
     httpx2_mock.post("http://other.test/v1/chat/completions").respond(200, content=body, headers=SSE)
-    client = AsyncOpenAI(base_url="http://other.test/v1", api_key="k", max_retries=0)
-    p = OpenAICompatProvider("injected", client=client)
+    http = httpx2.AsyncClient()
+    p = OpenAICompatProvider("injected", base_url="http://other.test/v1", http=http, max_retries=0)
     assert text_of(await collect(p.stream(ask("hi")))) == "x"
     assert p.count_tokens("hello world", model="gpt-4") == count_tokens("hello world", "cl100k_base")
     await p.aclose()
-    assert client.is_closed()
+    assert http.is_closed
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            JsonOutput({"type": "object", "properties": {"n": {"type": "integer"}}}, name="count"),
+            {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "count",
+                    "schema": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                },
+            },
+        ),
+        (JsonOutput(), {"type": "json_object"}),
+    ],
+)
+async def test_structured_output_is_sent_as_response_format(
+    httpx2_mock: respx.Router, output: JsonOutput, expected: dict[str, object]
+) -> None:
+    body = openai_sse(openai_chunk('{"n": 3}', finish="stop"))
+    route = httpx2_mock.post(f"{BASE}/chat/completions").respond(200, content=body, headers=SSE)
+
+    events = await collect(provider().stream(ask("Count", response_format=output)))
+
+    assert json.loads(text_of(events)) == {"n": 3}
+    assert json.loads(route.calls.last.request.content)["response_format"] == expected
+
+
+async def test_transient_failures_are_retried_with_the_retry_count(httpx2_mock: respx.Router) -> None:
+    body = openai_sse(openai_chunk("ok", finish="stop"))
+    route = httpx2_mock.post(f"{BASE}/chat/completions")
+    route.side_effect = [
+        httpx.Response(503, json={"error": {"message": "busy"}}),
+        httpx.Response(429, json={"error": {"message": "slow down"}}, headers={"retry-after-ms": "10"}),
+        httpx.Response(200, content=body, headers=SSE),
+    ]
+
+    events = await collect(provider(max_retries=2).stream(ask("hi")))
+
+    assert text_of(events) == "ok"
+    counts = [call.request.headers["x-stainless-retry-count"] for call in route.calls]
+    assert counts == ["0", "1", "2"]
+
+
+async def test_a_client_error_is_not_retried(httpx2_mock: respx.Router) -> None:
+    route = httpx2_mock.post(f"{BASE}/chat/completions").respond(400, json={"error": {"message": "bad"}})
+    with pytest.raises(ProviderError, match="400: bad") as caught:
+        await collect(provider(max_retries=2).stream(ask("hi")))
+    assert caught.value.kind == "bad_request" and route.call_count == 1
+
+
+async def test_a_malformed_embeddings_answer_is_an_upstream_error(httpx2_mock: respx.Router) -> None:
+    httpx2_mock.post(f"{BASE}/embeddings").respond(200, json={"data": [{"index": 0}]})
+    with pytest.raises(ProviderError, match="malformed") as caught:
+        await provider().embed(["x"], model="emb")
+    assert caught.value.kind == "upstream"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
-import openai
 import pytest
 
-from chatkeep.providers.openai_sse import read_chunks
+from chatkeep.providers.base import ProviderError
+from chatkeep.providers.openai.sse import read_chunks
 
 
 def response(body: bytes) -> httpx2.Response:
@@ -32,18 +33,32 @@ async def test_events_in_any_line_ending_with_comments_and_multi_line_data() -> 
     assert await chunks(body) == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
-async def test_an_error_chunk_raises_the_sdk_error() -> None:
-    with pytest.raises(openai.APIError, match="model crashed"):
+async def test_an_error_chunk_is_an_upstream_error() -> None:
+    with pytest.raises(ProviderError, match="model crashed") as caught:
         await chunks(b'data: {"error": {"message": "model crashed"}}\n\n')
-    with pytest.raises(openai.APIError, match="An error occurred during streaming"):
+    assert caught.value.kind == "upstream"
+    with pytest.raises(ProviderError, match="An error occurred during streaming"):
         await chunks(b'data: {"error": "opaque"}\n\n')
 
 
-async def test_malformed_payloads_are_value_errors() -> None:
-    with pytest.raises(ValueError):
-        await chunks(b"data: {not json\n\n")
-    with pytest.raises(ValueError):
-        await chunks(b"data: [1, 2]\n\n")
+@pytest.mark.parametrize("body", [b"data: {not json\n\n", b"data: [1, 2]\n\n"])
+async def test_malformed_payloads_are_upstream_errors(body: bytes) -> None:
+    with pytest.raises(ProviderError, match="malformed stream") as caught:
+        await chunks(body)
+    assert caught.value.kind == "upstream"
+
+
+async def test_a_connection_cut_mid_stream_is_unavailable() -> None:
+    async def cut() -> AsyncIterator[bytes]:
+        yield b'data: {"n": 1}\n\n'
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    streamed = httpx2.Response(200, content=cut(), request=httpx2.Request("POST", "http://llm.test/v1/x"))
+    seen = []
+    with pytest.raises(ProviderError) as caught:
+        async for chunk in read_chunks(streamed):
+            seen.append(chunk)
+    assert seen == [{"n": 1}] and caught.value.kind == "unavailable"
 
 
 async def test_lines_split_across_network_reads_at_any_byte() -> None:
@@ -62,3 +77,19 @@ async def test_lines_split_across_network_reads_at_any_byte() -> None:
 
 async def test_invalid_utf8_is_replaced_not_fatal() -> None:
     assert await chunks(b'data: {"t": "a\xffb"}\n\n') == [{"t": "a\ufffdb"}]
+
+
+async def test_a_compressed_stream_is_decoded() -> None:
+    body = gzip.compress(b'data: {"n": 1}\n\ndata: [DONE]\n\n')
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 5):
+            yield body[start : start + 5]
+
+    streamed = httpx2.Response(
+        200,
+        content=pieces(),
+        headers={"content-encoding": "gzip"},
+        request=httpx2.Request("POST", "http://llm.test/v1/x"),
+    )
+    assert [c async for c in read_chunks(streamed)] == [{"n": 1}]

@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from chatkeep.core.errors import NotFound
 from chatkeep.providers.anthropic import AnthropicProvider
-from chatkeep.providers.base import ChatRequest, EmbeddingResult, ModelInfo, Pricing, ProviderEvent
+from chatkeep.providers.base import (
+    ChatRequest,
+    EmbeddingResult,
+    ModelInfo,
+    Pricing,
+    ProviderEvent,
+    UnknownModel,
+)
 from chatkeep.providers.bedrock import BedrockProvider
 from chatkeep.providers.embedded import EmbeddedProvider
 from chatkeep.providers.models_file import ModelsFileError, parse_models_file
-from chatkeep.providers.openai_compat import OpenAICompatProvider
+from chatkeep.providers.openai import OpenAICompatProvider
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.providers.token_count import count_tokens
 from chatkeep.settings import Settings
@@ -187,13 +193,13 @@ async def test_programmatic_registry_and_lazy_providers() -> None:
     assert fake.closed and created[0].closed
 
 
-def test_get_or_raise_names_the_model_and_field() -> None:
+def test_get_or_raise_names_the_model() -> None:
     registry = ModelRegistry(models=[MODEL_A], providers={"fake": FakeProvider()})
     assert registry.get("a") is MODEL_A and registry.get("zz") is None
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(UnknownModel) as caught:
         registry.get_or_raise("zz")
-    assert caught.value.message == "model 'zz' is not available"
-    assert caught.value.field == "modelId"
+    assert str(caught.value) == "model 'zz' is not available"
+    assert caught.value.model_id == "zz"
 
 
 @pytest.mark.parametrize(

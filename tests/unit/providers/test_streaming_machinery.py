@@ -11,7 +11,7 @@ import pytest
 
 from chatkeep.providers.base import ProviderError
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
-from chatkeep.providers.embedded_generation import StopScanner
+from chatkeep.providers.embedded.generation import StopScanner
 from chatkeep.providers.threaded import ProducerContext, stream_from_thread
 
 
@@ -123,3 +123,31 @@ def test_stop_scanner_holds_back_only_possible_prefixes() -> None:
     scanner = StopScanner(["STOP"])
     assert scanner.feed("abc ST") == "abc "
     assert scanner.feed("ART") == "START"
+
+
+async def test_a_cancel_from_outside_stays_a_cancel() -> None:
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in with_deadlines(_slow(5, 0), Timeouts(first_token=10, total=10)):
+            pass
+
+    async def watch() -> None:
+        started.set()
+        await consume()
+
+    task = asyncio.create_task(watch())
+    await started.wait()
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_deadline_passed_between_events_is_raised_before_the_next_wait() -> None:
+    seen = []
+    with pytest.raises(ProviderError) as caught:
+        async for item in with_deadlines(_slow(0, 0, count=5), Timeouts(first_token=1, total=0.05)):
+            seen.append(item)
+            time.sleep(0.06)  # noqa: ASYNC251  (the consumer is busy past the deadline, blocking on purpose)
+    assert caught.value.kind == "timeout" and seen == [0]

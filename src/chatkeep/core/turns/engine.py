@@ -146,6 +146,10 @@ class TurnEngine:
                 raise InvalidInput(f"model {model.id!r} does not accept {kind} input", field="messages")
         if request.options.tools and not model.supports("tools"):
             raise InvalidInput(f"model {model.id!r} does not support tools", field="tools")
+        if request.options.response_format is not None and not model.supports("structured_output"):
+            raise InvalidInput(
+                f"model {model.id!r} cannot answer in a requested JSON format", field="response_format"
+            )
 
     async def _store_input(
         self,

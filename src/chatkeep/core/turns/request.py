@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from chatkeep.core.org_config import AIConfig
 from chatkeep.core.principals import Principal
-from chatkeep.providers.base import ChatMessage, ToolSpec
+from chatkeep.providers.base import ChatMessage, JsonOutput, ToolSpec
 
 # append: a new user message; regenerate: a new answer to the newest one; edit: a new version of one.
 Mode = Literal["append", "regenerate", "edit"]
@@ -23,7 +23,7 @@ class TurnOptions:
     top_p: float | None = None
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
-    response_format: dict[str, Any] | None = None
+    response_format: JsonOutput | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from chatkeep.dialects.deps import Engine, QuantCaller
 from chatkeep.dialects.quant import errors
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content
-from chatkeep.providers.base import ChatMessage, TextDelta, ToolCall, ToolSpec
+from chatkeep.providers.base import ChatMessage, JsonOutput, TextDelta, ToolCall, ToolSpec
 
 router = APIRouter(tags=["AI Inference"])
 PING_SECONDS = 15
@@ -57,7 +57,7 @@ def to_turn_request(body: ChatRequest, caller: Caller) -> TurnRequest:
         top_p=body.topP,
         stop=tuple(body.stopSequences or ()),
         tools=tools,
-        response_format=body.responseFormat.model_dump() if body.responseFormat else None,
+        response_format=JsonOutput(schema=body.responseFormat.jsonSchema) if body.responseFormat else None,
     )
     return TurnRequest(
         principal=caller.principal,

@@ -14,6 +14,7 @@ from chatkeep.providers.base import (
     ToolUseBlock,
 )
 from chatkeep.providers.media import base64_data, document_text, mime_type
+from chatkeep.providers.structured_output import ANSWER_TOOL, ANSWER_TOOL_DESCRIPTION, answer_schema
 
 
 def message_params(request: ChatRequest) -> dict[str, Any]:
@@ -29,11 +30,17 @@ def message_params(request: ChatRequest) -> dict[str, Any]:
         params["system"] = "\n\n".join(system)
     if request.stop:
         params["stop_sequences"] = list(request.stop)
-    if request.tools:
-        params["tools"] = [
-            {"name": t.name, "description": t.description, "input_schema": t.input_schema}
-            for t in request.tools
-        ]
+    tools = [
+        {"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in request.tools
+    ]
+    if request.response_format is not None:
+        # Structured output through a forced tool (see structured_output); with tools of the client's
+        # own, the model may call any tool, the answer tool included.
+        schema = answer_schema(request.response_format)
+        tools.append({"name": ANSWER_TOOL, "description": ANSWER_TOOL_DESCRIPTION, "input_schema": schema})
+        params["tool_choice"] = {"type": "any"} if request.tools else {"type": "tool", "name": ANSWER_TOOL}
+    if tools:
+        params["tools"] = tools
     # The SDK no longer types the sampling options; the API takes them, but newer models refuse
     # temperature and top_p together, so top_p is sent only on its own.
     sampling: dict[str, float] = {}

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chatkeep.providers.anthropic_messages import message_params
+from chatkeep.providers.anthropic.messages import message_params
 from chatkeep.providers.base import (
     ChatRequest,
     EmbeddingResult,
@@ -26,6 +26,7 @@ from chatkeep.providers.base import (
 )
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
 from chatkeep.providers.http_status import kind_for_status, retry_after_seconds
+from chatkeep.providers.structured_output import ANSWER_TOOL
 from chatkeep.providers.tool_blocks import ToolBlocks
 
 if TYPE_CHECKING:
@@ -88,10 +89,13 @@ def _error_type(body: object) -> str | None:
 class _EventReader:
     """Turns raw Messages stream events into provider events, keeping usage and the stop reason."""
 
+    json_answer: bool = False  # structured output: the answer tool's input is the answer text
     input_tokens: int | None = None
     output_tokens: int = 0
     stop_reason: str | None = None
     tools: ToolBlocks = field(default_factory=ToolBlocks)
+    answer_blocks: set[int] = field(default_factory=set)
+    called_tools: bool = False
 
     def read(self, event: Any) -> ProviderEvent | None:
         kind = event.type
@@ -99,22 +103,33 @@ class _EventReader:
             self._usage(event.message.usage)
         elif kind == "content_block_start":
             block = event.content_block
-            if block.type == "tool_use":
+            if block.type == "tool_use" and self.json_answer and block.name == ANSWER_TOOL:
+                self.answer_blocks.add(event.index)
+            elif block.type == "tool_use":
                 self.tools.start(event.index, block.id, block.name)
-            elif block.type == "text" and block.text:
+            elif block.type == "text" and block.text and not self.json_answer:
                 return TextDelta(block.text)
         elif kind == "content_block_delta":
             delta = event.delta
-            if delta.type == "text_delta":
+            if delta.type == "text_delta" and not self.json_answer:
                 return TextDelta(delta.text)
+            if delta.type == "input_json_delta" and event.index in self.answer_blocks:
+                return TextDelta(delta.partial_json) if delta.partial_json else None
             if delta.type == "input_json_delta" and event.index in self.tools:
                 self.tools.add(event.index, delta.partial_json)
         elif kind == "content_block_stop":
-            return self.tools.stop(event.index)
+            call = self.tools.stop(event.index)
+            self.called_tools = self.called_tools or call is not None
+            return call
         elif kind == "message_delta":
             self.stop_reason = event.delta.stop_reason or self.stop_reason
             self._usage(event.usage)
         return None
+
+    def finish(self) -> FinishReason:
+        reason = _STOP.get(self.stop_reason or "", "stop")
+        # A call of the answer tool alone is the structured answer, not a tool call for the client.
+        return "stop" if reason == "tool_use" and not self.called_tools else reason
 
     def _usage(self, usage: Any) -> None:
         if usage is None:
@@ -176,7 +191,7 @@ class AnthropicProvider:
         sdk = self._sdk()  # first: a missing extra is a ProviderError, not an ImportError
         import anthropic
 
-        reader = _EventReader()
+        reader = _EventReader(json_answer=request.response_format is not None)
         try:
             events = await sdk.messages.create(**params, stream=True)
         except anthropic.AnthropicError as exc:
@@ -193,7 +208,7 @@ class AnthropicProvider:
         if reader.stop_reason is None or reader.input_tokens is None:
             raise ProviderError("upstream", "the Anthropic stream ended before message_delta")
         yield Usage(input_tokens=reader.input_tokens, output_tokens=reader.output_tokens)
-        yield Finish(_STOP.get(reader.stop_reason, "stop"))
+        yield Finish(reader.finish())
 
     async def embed(self, texts: list[str], *, model: str, dimensions: int | None = None) -> EmbeddingResult:
         raise ProviderError("bad_request", "Anthropic offers no embeddings model")

@@ -26,6 +26,7 @@ from chatkeep.providers.base import (
     ChatRequest,
     EmbeddingResult,
     Finish,
+    JsonOutput,
     MediaBlock,
     ModelInfo,
     ProviderError,
@@ -33,14 +34,15 @@ from chatkeep.providers.base import (
     TextBlock,
     TextDelta,
     ToolUseBlock,
+    UnsupportedFeature,
     Usage,
 )
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
-from chatkeep.providers.embedded_generation import Generated, GenerationJob, run_generation
+from chatkeep.providers.embedded.generation import Generated, GenerationJob, run_generation
 from chatkeep.providers.threaded import stream_from_thread
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
@@ -82,7 +84,7 @@ def embedded_model_info(context_window: int = 4096) -> ModelInfo:
         description="Demo quality: a tiny 135M-parameter model that runs offline on the server's CPU. "
         "Good for trying chatkeep out and for tests; its answers are often wrong. "
         "Configure a real model in the models file for actual use.",
-        capabilities=frozenset({"text", "streaming", "embeddings"}),
+        capabilities=frozenset({"text", "streaming", "embeddings", "structured_output"}),
         context_window=context_window,
         max_output_tokens=min(1024, context_window // 2),
     )
@@ -111,9 +113,30 @@ def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
             turns.append(
                 {"role": "assistant" if message.role == "assistant" else "user", "content": "".join(parts)}
             )
+    if request.response_format is not None:
+        # The grammar forces JSON; saying so in the prompt keeps a small model's JSON to the point.
+        schema = request.response_format.schema
+        system.append(
+            "Answer with JSON only"
+            + (f", matching this JSON schema: {json.dumps(schema)}" if schema is not None else ".")
+        )
     if system:
         turns.insert(0, {"role": "system", "content": "\n\n".join(system)})
     return turns
+
+
+def json_grammar(output: JsonOutput) -> LlamaGrammar:
+    """llama.cpp's grammar for the wanted JSON: built from the schema, else any JSON value."""
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    try:
+        if output.schema is None:
+            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        return LlamaGrammar.from_json_schema(json.dumps(output.schema), verbose=False)
+    except (ValueError, KeyError, TypeError, NotImplementedError, RuntimeError) as exc:
+        raise UnsupportedFeature(
+            "structured_output", f"the embedded model cannot follow this JSON schema: {exc}"
+        ) from exc
 
 
 class EmbeddedProvider:
@@ -232,6 +255,7 @@ class EmbeddedProvider:
             temperature=DEFAULT_TEMPERATURE if request.temperature is None else request.temperature,
             top_p=DEFAULT_TOP_P if request.top_p is None else request.top_p,
             stop=stops,
+            grammar=None if request.response_format is None else json_grammar(request.response_format),
         )
 
     async def embed(self, texts: list[str], *, model: str, dimensions: int | None = None) -> EmbeddingResult:

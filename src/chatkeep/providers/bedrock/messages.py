@@ -14,6 +14,7 @@ from chatkeep.providers.base import (
     ToolUseBlock,
 )
 from chatkeep.providers.media import normalised_format
+from chatkeep.providers.structured_output import ANSWER_TOOL, ANSWER_TOOL_DESCRIPTION, answer_schema
 
 # Converse document names allow letters, digits, single spaces, hyphens, parentheses, brackets.
 _NAME_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9\-\(\)\[\] ]+")
@@ -34,20 +35,21 @@ def converse_params(request: ChatRequest) -> dict[str, Any]:
     if request.stop:
         inference["stopSequences"] = list(request.stop)
     params["inferenceConfig"] = inference
-    if request.tools:
-        params["toolConfig"] = {
-            "tools": [
-                {
-                    "toolSpec": {
-                        "name": t.name,
-                        "description": t.description,
-                        "inputSchema": {"json": t.input_schema},
-                    }
-                }
-                for t in request.tools
-            ]
-        }
+    tools = [_tool_spec(t.name, t.description, t.input_schema) for t in request.tools]
+    if request.response_format is not None:
+        # Structured output through a forced tool (see structured_output); Converse has no JSON mode
+        # that every model takes. With tools of the client's own, the model may call any of them.
+        schema = answer_schema(request.response_format)
+        tools.append(_tool_spec(ANSWER_TOOL, ANSWER_TOOL_DESCRIPTION, schema))
+        choice = {"any": {}} if request.tools else {"tool": {"name": ANSWER_TOOL}}
+        params["toolConfig"] = {"tools": tools, "toolChoice": choice}
+    elif tools:
+        params["toolConfig"] = {"tools": tools}
     return params
+
+
+def _tool_spec(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"toolSpec": {"name": name, "description": description, "inputSchema": {"json": schema}}}
 
 
 def converse_messages(request: ChatRequest) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 from chatkeep.providers.base import (
     ChatMessage,
     ChatRequest,
+    JsonOutput,
     MediaBlock,
     ProviderError,
     TextBlock,
@@ -39,8 +40,15 @@ def completion_params(request: ChatRequest) -> dict[str, Any]:
             for t in request.tools
         ]
     if request.response_format is not None:
-        params["response_format"] = request.response_format
+        params["response_format"] = response_format(request.response_format)
     return params
+
+
+def response_format(output: JsonOutput) -> dict[str, Any]:
+    """Structured output as OpenAI's `response_format`: `json_schema` with a schema, else `json_object`."""
+    if output.schema is None:
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": output.name, "schema": output.schema}}
 
 
 def openai_messages(request: ChatRequest) -> list[dict[str, Any]]:

@@ -1,11 +1,13 @@
-"""Read a chat-completions event stream as plain dicts, the way the `openai` SDK reads it, minus its cost.
+"""Read a chat-completions event stream as plain dicts, incrementally, with orjson and no model per chunk.
 
-The SDK builds a pydantic model per chunk through generic type introspection: about 0.2 ms each, most of
-a streamed turn's CPU in chatkeep. We keep the SDK for the request (auth, retries, status errors) and read
-the body here with orjson. Semantics follow the SDK's `AsyncStream`: `data:` lines joined per event,
-`[DONE]` ends the stream (the rest of the body is drained briefly so the connection can be reused), a
-chunk carrying `error` raises `openai.APIError`, and transport failures while reading become
-`APITimeoutError` / `APIConnectionError`.
+The `openai` SDK builds a pydantic model per chunk through generic type introspection: about 0.2 ms each,
+once most of a streamed turn's CPU in chatkeep. Semantics follow the SDK's `AsyncStream`: `data:` lines
+joined per event, `[DONE]` ends the stream (the rest of the body is drained briefly so the connection can
+be reused). Failures are ProviderErrors: a chunk carrying `error` and a payload that is not a JSON object
+are "upstream", a read timeout "timeout", a connection cut mid-stream "unavailable".
+
+The lines are split here on bytes rather than through httpx-sse, which reads `aiter_lines()` (httpx's
+text and line decoders per piece): bench/upstream_client.py measures both.
 """
 
 from __future__ import annotations
@@ -16,19 +18,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx
 import httpx2
-import openai
 import orjson
 
-_TIMEOUTS = (httpx2.TimeoutException, httpx.TimeoutException)
-_TRANSPORT = (httpx2.RequestError, httpx.RequestError, ssl.SSLError, anyio.EndOfStream)
+from chatkeep.providers.base import ProviderError
+
+_TIMEOUTS = (httpx2.TimeoutException,)
+_TRANSPORT = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 _DRAIN_SECONDS = 0.1  # the SDK's own bound on reading past [DONE]
 
 
 async def read_chunks(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON chunks of a streamed chat completion; ValueError for a `data:` payload that is not JSON."""
-    lines = _lines(response.aiter_bytes())
+    """The JSON chunks of a streamed chat completion (ProviderError on any failure, see the module)."""
+    # Raw bytes skip httpx's decoder chain, which only matters for a compressed body (rare for SSE); a
+    # body already read (a response built from bytes) is only offered decoded.
+    encoded = response.headers.get("content-encoding", "identity") != "identity"
+    raw = not encoded and not response.is_stream_consumed
+    lines = _lines(response.aiter_raw() if raw else response.aiter_bytes())
     data: list[bytes] = []
     try:
         async for line in lines:
@@ -45,14 +51,20 @@ async def read_chunks(response: httpx2.Response) -> AsyncIterator[dict[str, Any]
                 return
             chunk = _json(payload)
             if not isinstance(chunk, dict):
-                raise ValueError(f"a stream chunk must be a JSON object, not {type(chunk).__name__}")
+                raise ProviderError(
+                    "upstream",
+                    "the model server sent a malformed stream: a chunk must be a JSON object, "
+                    f"not {type(chunk).__name__}",
+                )
             if chunk.get("error"):
-                raise _stream_error(response, chunk["error"])
+                raise _stream_error(chunk["error"])
             yield chunk
     except _TIMEOUTS as exc:
-        raise openai.APITimeoutError(request=response.request) from exc
+        raise ProviderError("timeout", "the model server stopped sending in time") from exc
     except _TRANSPORT as exc:
-        raise openai.APIConnectionError(request=response.request) from exc
+        raise ProviderError(
+            "unavailable", f"the model server's stream broke off: {exc or type(exc).__name__}"
+        ) from exc
 
 
 async def _lines(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -78,15 +90,19 @@ def _json(payload: bytes) -> Any:
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:
+        pass
+    try:
         # Invalid UTF-8 inside otherwise good JSON: decode with replacement characters, as a text reader does.
         return orjson.loads(payload.decode("utf-8", errors="replace"))
+    except orjson.JSONDecodeError as exc:
+        raise ProviderError("upstream", f"the model server sent a malformed stream: {exc}") from exc
 
 
-def _stream_error(response: httpx2.Response, error: Any) -> openai.APIError:
+def _stream_error(error: Any) -> ProviderError:
     message = error.get("message") if isinstance(error, dict) else None
     if not message or not isinstance(message, str):
         message = "An error occurred during streaming"
-    return openai.APIError(message=message, request=response.request, body=error)
+    return ProviderError("upstream", f"model server error: {message}")
 
 
 async def _drain(lines: AsyncIterator[bytes]) -> None:

@@ -29,9 +29,10 @@ from chatkeep.providers.base import (
     TextDelta,
     Usage,
 )
-from chatkeep.providers.bedrock_messages import converse_params
+from chatkeep.providers.bedrock.messages import converse_params
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
 from chatkeep.providers.http_status import kind_for_status, retry_after_seconds
+from chatkeep.providers.structured_output import ANSWER_TOOL
 from chatkeep.providers.threaded import ProducerContext, stream_from_thread
 from chatkeep.providers.token_count import count_prompt_tokens, count_tokens
 from chatkeep.providers.tool_blocks import ToolBlocks
@@ -91,34 +92,51 @@ def provider_error(exc: Exception) -> ProviderError:
 class _ConverseReader:
     """Turns ConverseStream events into provider events, keeping usage and the stop reason."""
 
+    json_answer: bool = False  # structured output: the answer tool's input is the answer text
     stop_reason: str | None = None
     usage: Usage | None = None
     text: list[str] = field(default_factory=list)
     tools: ToolBlocks = field(default_factory=ToolBlocks)
+    answer_blocks: set[int] = field(default_factory=set)
+    called_tools: bool = False
 
     def read(self, event: dict[str, Any]) -> ProviderEvent | None:
         if "contentBlockDelta" in event:
             body = event["contentBlockDelta"]
             delta = body.get("delta", {})
-            if "text" in delta:
+            index = body.get("contentBlockIndex", 0)
+            if "text" in delta and not self.json_answer:
                 self.text.append(delta["text"])
                 return TextDelta(delta["text"])
-            index = body.get("contentBlockIndex", 0)
+            if "toolUse" in delta and index in self.answer_blocks:
+                piece = delta["toolUse"].get("input", "")
+                self.text.append(piece)
+                return TextDelta(piece) if piece else None
             if "toolUse" in delta and index in self.tools:
                 self.tools.add(index, delta["toolUse"].get("input", ""))
         elif "contentBlockStart" in event:
             body = event["contentBlockStart"]
             tool = body.get("start", {}).get("toolUse")
-            if tool is not None:
-                self.tools.start(body.get("contentBlockIndex", 0), tool["toolUseId"], tool["name"])
+            index = body.get("contentBlockIndex", 0)
+            if tool is not None and self.json_answer and tool["name"] == ANSWER_TOOL:
+                self.answer_blocks.add(index)
+            elif tool is not None:
+                self.tools.start(index, tool["toolUseId"], tool["name"])
         elif "contentBlockStop" in event:
-            return self.tools.stop(event["contentBlockStop"].get("contentBlockIndex", 0))
+            call = self.tools.stop(event["contentBlockStop"].get("contentBlockIndex", 0))
+            self.called_tools = self.called_tools or call is not None
+            return call
         elif "messageStop" in event:
             self.stop_reason = event["messageStop"].get("stopReason", "end_turn")
         elif "metadata" in event and "usage" in event["metadata"]:
             usage = event["metadata"]["usage"]
             self.usage = Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
         return None
+
+    def finish(self) -> FinishReason:
+        reason = _STOP.get(self.stop_reason or "", "stop")
+        # A call of the answer tool alone is the structured answer, not a tool call for the client.
+        return "stop" if reason == "tool_use" and not self.called_tools else reason
 
 
 class BedrockProvider:
@@ -182,7 +200,7 @@ class BedrockProvider:
 
     async def _stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         params = converse_params(request)
-        reader = _ConverseReader()
+        reader = _ConverseReader(json_answer=request.response_format is not None)
         opened: list[Any] = []
         client = await self._boto()  # first: a missing extra is a ProviderError, not an ImportError
         from botocore.exceptions import BotoCoreError, ClientError
@@ -203,7 +221,7 @@ class BedrockProvider:
             count_prompt_tokens(request, _ESTIMATE_ENCODING),
             count_tokens("".join(reader.text), _ESTIMATE_ENCODING),
         )
-        yield Finish(_STOP.get(reader.stop_reason, "stop"))
+        yield Finish(reader.finish())
 
     async def embed(self, texts: list[str], *, model: str, dimensions: int | None = None) -> EmbeddingResult:
         """Embed with a Titan (one call per text) or Cohere (one call) embedding model via InvokeModel."""

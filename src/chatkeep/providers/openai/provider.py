@@ -1,7 +1,8 @@
-"""Any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server) through the official `openai` SDK.
+"""Any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server) through chatkeep's lean client.
 
 Chat completions stream with `stream_options.include_usage`; servers that ignore it (llama.cpp's)
-get their usage counted here with tiktoken. SDK errors become ProviderError kinds.
+get their usage counted here with tiktoken. The request goes through client.OpenAIClient (one pool,
+the SDK's retry rules) and the body is read by sse.read_chunks; both raise ProviderError kinds.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+import httpx2
 
 from chatkeep.providers.base import (
     ChatRequest,
@@ -23,12 +26,10 @@ from chatkeep.providers.base import (
     Usage,
 )
 from chatkeep.providers.deadlines import Timeouts, with_deadlines
-from chatkeep.providers.http_status import kind_for_status, retry_after_seconds
-from chatkeep.providers.openai_messages import completion_params
+from chatkeep.providers.openai.client import OpenAIClient
+from chatkeep.providers.openai.messages import completion_params
+from chatkeep.providers.openai.sse import read_chunks
 from chatkeep.providers.token_count import count_prompt_tokens, count_tokens, encoding_for_model
-
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -37,25 +38,6 @@ _FINISH: dict[str, FinishReason] = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
 }
-# Local servers need no key, but the SDK refuses to start without one.
-_NO_KEY = "not-needed"
-
-
-def provider_error(exc: Exception) -> ProviderError:
-    """An `openai` SDK exception as a ProviderError."""
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError: it is a subclass
-        return ProviderError("timeout", "the model server did not answer in time")
-    if isinstance(exc, openai.APIConnectionError):
-        return ProviderError("unavailable", f"cannot reach the model server: {exc}")
-    if isinstance(exc, openai.APIStatusError):
-        kind = kind_for_status(exc.status_code)
-        retry_after = retry_after_seconds(exc.response.headers) if kind == "rate_limited" else None
-        return ProviderError(
-            kind, f"model server answered {exc.status_code}: {exc.message}", retry_after=retry_after
-        )
-    return ProviderError("upstream", f"model server error: {exc}")
 
 
 @dataclass
@@ -75,7 +57,7 @@ class _ChunkReader:
     usage: Usage | None = None
 
     def read(self, chunk: dict[str, Any]) -> TextDelta | None:
-        """Take in one chunk (plain JSON, see openai_sse); the text delta it carries, if any."""
+        """Take in one chunk (plain JSON, see sse.py); the text delta it carries, if any."""
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
@@ -129,8 +111,9 @@ class OpenAICompatProvider:
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
         tokenizer: str | None = None,
-        client: AsyncOpenAI | None = None,
+        http: httpx2.AsyncClient | None = None,
     ) -> None:
+        """`http` replaces the client's own connection pool (tests, or one pool shared by several)."""
         self.name = name
         self._base_url = base_url
         self._api_key = api_key
@@ -138,20 +121,18 @@ class OpenAICompatProvider:
         self._max_retries = max_retries
         self._headers = dict(headers or {})
         self._tokenizer = tokenizer
-        self._client = client
+        self._http = http
+        self._client: OpenAIClient | None = None
 
-    def _sdk(self) -> AsyncOpenAI:
+    def _upstream(self) -> OpenAIClient:
         if self._client is None:
-            try:
-                from openai import AsyncOpenAI
-            except ImportError as exc:
-                raise ProviderError("unavailable", "the openai package is not installed") from exc
-            self._client = AsyncOpenAI(
-                base_url=self._base_url,
-                api_key=self._api_key or _NO_KEY,
+            self._client = OpenAIClient(
+                self._base_url,
+                api_key=self._api_key,
                 timeout=self._timeouts.total,
                 max_retries=self._max_retries,
-                default_headers=self._headers or None,
+                headers=self._headers,
+                http=self._http,
             )
         return self._client
 
@@ -167,42 +148,16 @@ class OpenAICompatProvider:
         return with_deadlines(self._stream(request), self._timeouts)
 
     async def _stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
-        params = completion_params(request)
-        sdk = self._sdk()  # first: a missing package is a ProviderError, not an ImportError
-        import httpx2
-        import openai
-
-        from chatkeep.providers.openai_sse import read_chunks
-
+        body = {**completion_params(request), "stream": True, "stream_options": {"include_usage": True}}
         reader = _ChunkReader()
-        body = {**params, "stream": True, "stream_options": {"include_usage": True}}
-        try:
-            # The SDK's generic `post`, as for any endpoint: it still sends the request, retries and raises
-            # status errors, but skips `create`'s type-driven walk over every message (a no-op for these
-            # plain JSON params) and hands back the unread response, which openai_sse reads without building
-            # a pydantic model per chunk. Both costs were most of a turn's CPU.
-            response = cast(
-                "httpx2.Response",
-                await sdk.post(
-                    "/chat/completions",
-                    cast_to=httpx2.Response,
-                    body=body,
-                    stream=True,
-                    stream_cls=openai.AsyncStream[Any],
-                ),
-            )
-        except openai.OpenAIError as exc:
-            raise provider_error(exc) from exc
+        response = await self._upstream().stream("/chat/completions", body)
         try:
             async for chunk in read_chunks(response):
                 delta = reader.read(chunk)
                 if delta is not None:
                     yield delta
-        except openai.OpenAIError as exc:
-            raise provider_error(exc) from exc
-        except ValueError as exc:  # a `data:` line that is not a JSON object
-            raise ProviderError("upstream", f"the model server sent a malformed stream: {exc}") from exc
         finally:
+            # Unread: this closes the connection, which is how the upstream learns of a cancel.
             await response.aclose()
         if reader.finish is None:
             raise ProviderError("upstream", "the model server ended the stream without a finish reason")
@@ -222,20 +177,22 @@ class OpenAICompatProvider:
 
     async def embed(self, texts: list[str], *, model: str, dimensions: int | None = None) -> EmbeddingResult:
         """Vectors from the server's embeddings endpoint, in input order."""
-        sdk = self._sdk()
-        import openai
-
-        extra: dict[str, Any] = {} if dimensions is None else {"dimensions": dimensions}
+        body: dict[str, Any] = {"model": model, "input": texts, "encoding_format": "float"}
+        if dimensions is not None:
+            body["dimensions"] = dimensions
+        answer = await self._upstream().json("/embeddings", body)
         try:
-            response = await sdk.embeddings.create(model=model, input=texts, encoding_format="float", **extra)
-        except openai.OpenAIError as exc:
-            raise provider_error(exc) from exc
-        vectors = [list(item.embedding) for item in sorted(response.data, key=lambda d: d.index)]
-        reported = response.usage.prompt_tokens if response.usage is not None else 0
+            items = sorted(answer["data"], key=lambda d: d["index"])
+            vectors = [[float(x) for x in item["embedding"]] for item in items]
+            reported = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            raise ProviderError("upstream", "the model server's embeddings answer is malformed") from exc
         tokens = reported or sum(count_tokens(t, self.encoding(model)) for t in texts)
         return EmbeddingResult(vectors=vectors, input_tokens=tokens)
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.close()
+            await self._client.aclose()
             self._client = None
+        elif self._http is not None:
+            await self._http.aclose()

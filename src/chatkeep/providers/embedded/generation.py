@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from chatkeep.providers.threaded import ProducerContext, Stopped
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
 
 # Tokens of prompt evaluated per step; between steps the stop flag is checked.
 PROMPT_CHUNK = 32
@@ -31,6 +31,7 @@ class GenerationJob:
     temperature: float
     top_p: float
     stop: tuple[str, ...] = ()
+    grammar: LlamaGrammar | None = None  # structured output: sampling only what the grammar allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ def run_generation(llm: Llama, job: GenerationJob, ctx: ProducerContext[str | Ge
         top_p=job.top_p,
         repeat_penalty=REPEAT_PENALTY,
         reset=True,
+        grammar=job.grammar,
     )
     try:
         for token in tokens:
