@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from chatkeep.guards import notices
-from chatkeep.guards.injection import InjectionResult, detect_injection
-from chatkeep.guards.pii import detect_pii
-from chatkeep.guards.pii_match import PiiMatch
+from chatkeep.guards.injection.detect import InjectionResult, detect_injection
+from chatkeep.guards.pii.detect import detect_pii
+from chatkeep.guards.pii.match import PiiMatch
 from chatkeep.guards.policy import ACTION_RANK, GuardPolicy, PolicyAction
 from chatkeep.guards.redaction import Span, redact
 from chatkeep.guards.severity import Severity, highest

@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from chatkeep.guards.categories import PII_CATEGORIES
-from chatkeep.guards.checksums import card_brand_ok, luhn_ok
-from chatkeep.guards.personal_data import TEST_CARDS
 from chatkeep.guards.pii import detect_pii
+from chatkeep.guards.pii.checksums import card_brand_ok, luhn_ok
+from chatkeep.guards.pii.personal_data import TEST_CARDS
 
 PEM_BODY = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7Qk"
 

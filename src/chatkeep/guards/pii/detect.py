@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from chatkeep.guards.credentials import CREDENTIAL_RULES
-from chatkeep.guards.personal_data import PERSONAL_DATA_RULES
-from chatkeep.guards.pii_match import PiiMatch
+from chatkeep.guards.pii.credentials import CREDENTIAL_RULES
+from chatkeep.guards.pii.match import PiiMatch
+from chatkeep.guards.pii.personal_data import PERSONAL_DATA_RULES
 
 _RULES = CREDENTIAL_RULES + PERSONAL_DATA_RULES
 _DIGIT_RUN = re.compile(r"\d(?:[ \-./]?\d){3,}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chatkeep.guards.pii_match import Classifier, PiiMatch, PiiRule, whole
+from chatkeep.guards.pii.match import Classifier, PiiMatch, PiiRule, whole
 
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PRIVATE_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")

@@ -8,7 +8,7 @@ whitespace" or "act as a travel agent" must not match.
 
 from __future__ import annotations
 
-from chatkeep.guards.injection_rule import InjectionRule, gap, on_both_views, one_of, rule
+from chatkeep.guards.injection.rule import InjectionRule, gap, on_both_views, one_of, rule
 
 # --- instruction override ----------------------------------------------------------------------------
 

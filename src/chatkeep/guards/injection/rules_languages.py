@@ -8,7 +8,7 @@ word spelt wholly in Latin look-alikes into Latin.
 
 from __future__ import annotations
 
-from chatkeep.guards.injection_rule import InjectionRule, gap, on_both_views, one_of, rule
+from chatkeep.guards.injection.rule import InjectionRule, gap, on_both_views, one_of, rule
 
 _OVERRIDE, _EXTRACT, _JAILBREAK = "instruction_override", "prompt_extraction", "jailbreak"
 

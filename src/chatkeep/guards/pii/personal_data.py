@@ -6,8 +6,8 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from chatkeep.guards import checksums
-from chatkeep.guards.pii_match import Classifier, PiiMatch, PiiRule, context_before
+from chatkeep.guards.pii import checksums
+from chatkeep.guards.pii.match import Classifier, PiiMatch, PiiRule, context_before
 
 # --- email -------------------------------------------------------------------------------------------
 

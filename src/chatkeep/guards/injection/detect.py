@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatkeep.guards.hidden_text import hidden_texts
-from chatkeep.guards.injection_languages import LANGUAGE_RULES
-from chatkeep.guards.injection_rule import InjectionRule
-from chatkeep.guards.injection_rules import ENGLISH_RULES
-from chatkeep.guards.normalise import normalised_view, original_view
+from chatkeep.guards.injection.hidden_text import hidden_texts
+from chatkeep.guards.injection.normalise import normalised_view, original_view
+from chatkeep.guards.injection.rule import InjectionRule
+from chatkeep.guards.injection.rules_english import ENGLISH_RULES
+from chatkeep.guards.injection.rules_languages import LANGUAGE_RULES
 from chatkeep.guards.severity import Severity, severity_for_score
 
 RULES: tuple[InjectionRule, ...] = ENGLISH_RULES + LANGUAGE_RULES
