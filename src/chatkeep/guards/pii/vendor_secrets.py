@@ -7,8 +7,8 @@ boundaries here, because a chat message is prose, not a config line.
 Formats detect-secrets has no plugin for are written from the vendors' own documentation of their token
 prefixes, in the shape gitleaks' rule list (MIT) uses for them: Netlify (`nfp_`, `nfc_`, … and legacy
 40-46 character tokens next to the word "netlify"), HubSpot (`pat-na1-…` private-app tokens and legacy
-UUID keys next to "hubspot"/"hapikey"), Buildkite (`bkua_`), npm (`npm_`), AWS AppSync (`da2-`) and legacy GitLab
-tokens (20 characters next to "gitlab").
+UUID keys next to "hubspot"/"hapikey"), Buildkite (`bkua_`), npm (`npm_`), AWS AppSync (`da2-`) and
+legacy GitLab tokens (20 characters next to "gitlab").
 """
 
 from __future__ import annotations
