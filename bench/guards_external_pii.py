@@ -48,7 +48,8 @@ _PLAIN = (
 _PHONE_LOCALES = (
     "en_US", "en_GB", "en_AU", "en_CA", "en_IE", "en_IN", "en_NZ", "de_DE", "de_AT", "de_CH", "fr_FR",
     "fr_CH", "es_ES", "es_MX", "es_AR", "es_CO", "es_CL", "pt_PT", "pt_BR", "it_IT", "nl_NL", "nl_BE",
-    "pl_PL", "cs_CZ", "sk_SK", "hu_HU", "ro_RO", "bg_BG", "el_GR", "hr_HR", "sl_SI", "et_EE", "lv_LV", "lt_LT",
+    "pl_PL", "cs_CZ", "sk_SK", "hu_HU", "ro_RO", "bg_BG", "el_GR", "hr_HR", "sl_SI", "et_EE", "lv_LV",
+    "lt_LT",
     "fi_FI", "sv_SE", "no_NO", "da_DK", "ru_RU", "uk_UA", "tr_TR", "he_IL", "ja_JP", "ko_KR", "zh_CN",
     "zh_TW", "th_TH", "vi_VN", "id_ID", "fil_PH", "ar_AE", "ar_SA", "fa_IR", "bn_BD", "en_PH", "hi_IN",
 )  # fmt: skip
