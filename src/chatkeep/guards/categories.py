@@ -95,6 +95,8 @@ INJECTION_CATEGORIES: frozenset[str] = frozenset(
         "delimiter_injection",
         "encoded_payload",
         "authority_claim",
+        # No rule matched, but the learned classifier reads the message as an attack.
+        "suspected_injection",
         # Not an attack: the text was longer than the scan limit, so its tail was not looked at.
         "unscanned_text",
         # Not an attack either: the guard itself failed, and a failed guard must not let text through.
