@@ -49,11 +49,13 @@ def detect_injection(text: str) -> InjectionResult:
     """
     normalised = normalised_view(text)
     weights = _match(original_view(text), normalised)
-    for hidden in hidden_texts(text, normalised):
+    # Everything recovered is matched in one pass: a thousand decoded decoys cost one rule pass, not a
+    # thousand, and a payload split over several blobs is read as the one text it is.
+    hidden = "\n".join(hidden_texts(text, normalised))
+    if hidden:
         inner = _match(original_view(hidden), normalised_view(hidden))
         if inner:
-            weight = min(1.0, max(inner.values()) + HIDDEN_BONUS)
-            weights["encoded_payload"] = max(weights.get("encoded_payload", 0.0), weight)
+            weights["encoded_payload"] = min(1.0, max(inner.values()) + HIDDEN_BONUS)
     if not weights and normalised.count(" ") + 1 >= CLASSIFIER_MIN_WORDS:
         weights = _classify(normalised)
     return score(weights)
