@@ -73,7 +73,9 @@ def main() -> None:
     print(f"hard negatives in train: {hard_train.sum()}")
     best: tuple[float, float, LogisticRegression] | None = None
     for c in C_VALUES:
-        fitted = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, solver="liblinear")
+        fitted = LogisticRegression(
+            C=c, class_weight="balanced", max_iter=2000, solver="liblinear", random_state=0
+        )
         fitted.fit(x_train, y_train, sample_weight=weights_train)
         precision = average_precision_score(y_val, fitted.predict_proba(x_val)[:, 1])
         print(f"C={c:<5} validation average precision {precision:.3f}")

