@@ -28,7 +28,8 @@ from detect_secrets.plugins.square_oauth import SquareOAuthDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-from chatkeep.guards.pii.match import PiiMatch, PiiRule, whole
+from chatkeep.guards.injection.required_literals import required_literals
+from chatkeep.guards.pii.match import Classifier, PiiMatch, PiiRule, whole
 
 _PLUGINS: tuple[tuple[str, list[re.Pattern[str]]], ...] = (
     ("azure_storage_key", list(AzureStorageKeyDetector.denylist)),
@@ -45,9 +46,26 @@ _PLUGINS: tuple[tuple[str, list[re.Pattern[str]]], ...] = (
 )
 
 
-def _anchored(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """The plugin's pattern, not starting or ending inside a longer word."""
-    return re.compile(rf"(?<![A-Za-z0-9_])(?:{pattern.pattern})(?![A-Za-z0-9])", pattern.flags)
+def _anchored(pattern: re.Pattern[str] | str) -> re.Pattern[str]:
+    """The pattern, not ending inside a longer word (the start is checked by `_token`).
+
+    No look-behind at the front: a pattern that starts with a literal lets the regex engine skip ahead
+    quickly, which matters because these rules have no needles and run over the whole text.
+    """
+    source, flags = (pattern.pattern, pattern.flags) if isinstance(pattern, re.Pattern) else (pattern, 0)
+    return re.compile(rf"(?:{source})(?![A-Za-z0-9])", flags)
+
+
+def _token(category: str, group: int = 0) -> Classifier:
+    """Report `group` unless the match starts inside a longer word."""
+
+    def classify(match: re.Match[str], text: str) -> PiiMatch | None:
+        start = match.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            return None
+        return PiiMatch(category, match.start(group), match.end(group))
+
+    return classify
 
 
 def _near(words: str, token: str) -> re.Pattern[str]:
@@ -72,20 +90,24 @@ def _credentialed_url(match: re.Match[str], _text: str) -> PiiMatch | None:
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
+
+def _plugin_rule(category: str, pattern: re.Pattern[str]) -> PiiRule:
+    """A detect-secrets pattern as a rule, with needles derived from it where it has literal parts."""
+    literals = required_literals(pattern.pattern, pattern.flags)
+    needles = tuple(sorted(literal.lower() for literal in literals)) if literals else ()
+    return PiiRule(_anchored(pattern), _token(category), needles=needles)
+
+
 VENDOR_RULES: tuple[PiiRule, ...] = (
-    *(
-        PiiRule(_anchored(pattern), whole(category))
-        for category, patterns in _PLUGINS
-        for pattern in patterns
-    ),
-    PiiRule(re.compile(r"(?<![A-Za-z0-9_])nf[pcoub]_[A-Za-z0-9]{36}(?![A-Za-z0-9])"), whole("netlify_token")),
+    *(_plugin_rule(category, pattern) for category, patterns in _PLUGINS for pattern in patterns),
+    PiiRule(_anchored(r"nf[pcoub]_[A-Za-z0-9]{36}"), _token("netlify_token")),
     PiiRule(_near("netlify", r"[A-Za-z0-9_=\-]{40,46}"), whole("netlify_token", 1), needles=("netlify",)),
-    PiiRule(re.compile(rf"(?<![A-Za-z0-9])pat-(?:na|eu|ap)\d-{_UUID}(?![A-Za-z0-9])"), whole("hubspot_key")),
+    PiiRule(_anchored(rf"pat-(?:na|eu|ap)\d-{_UUID}"), _token("hubspot_key"), needles=("pat-",)),
     PiiRule(_near("hubspot|hapikey", _UUID), whole("hubspot_key", 1), needles=("hubspot", "hapikey")),
-    PiiRule(re.compile(r"(?<![A-Za-z0-9_])bkua_[a-f0-9]{40}(?![A-Za-z0-9])"), whole("buildkite_token")),
+    PiiRule(_anchored(r"bkua_[a-f0-9]{40}"), _token("buildkite_token"), needles=("bkua_",)),
     PiiRule(_near("buildkite", r"[a-f0-9]{40}"), whole("buildkite_token", 1), needles=("buildkite",)),
-    PiiRule(re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"), whole("npm_token")),
-    PiiRule(re.compile(r"(?<![A-Za-z0-9_\-])da2-[a-z0-9]{26}(?![A-Za-z0-9])"), whole("aws_appsync_key")),
+    PiiRule(_anchored(r"npm_[A-Za-z0-9]{36}"), _token("npm_token"), needles=("npm_",)),
+    PiiRule(_anchored(r"da2-[a-z0-9]{26}"), _token("aws_appsync_key"), needles=("da2-",)),
     PiiRule(_near("gitlab", r"[A-Za-z0-9_\-]{20}"), whole("gitlab_token", 1), needles=("gitlab",)),
     PiiRule(_URL, _credentialed_url, needles=("://",)),
 )
