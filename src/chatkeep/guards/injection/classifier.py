@@ -30,8 +30,9 @@ _PRIME_INVERSE = np.uint64(pow(int(_PRIME), -1, 1 << 64))
 WEIGHTS_FILE = "classifier_weights.npz"
 
 
-def _hashed(view: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Every n-gram of `view` as (start position, bucket), ordered by position."""
+def _hashed(view: str) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Every n-gram of `view` as (start positions, buckets), one pair per kind of n-gram, each pair
+    ordered by position."""
     padded = f" {view} "
     codes = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     positions, buckets = [], []
@@ -60,18 +61,14 @@ def _hashed(view: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
             positions += [starts, starts[:-1]]
             buckets += [((words * _MIX) >> _SHIFT).astype(np.int64)]
             buckets += [((pairs * _MIX) >> _SHIFT).astype(np.int64)]
-    if not positions:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    position, bucket = np.concatenate(positions), np.concatenate(buckets)
-    order = np.argsort(position, kind="stable")
-    return position[order], bucket[order]
+    return list(zip(positions, buckets, strict=True))
 
 
 def features(view: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """Bucket indices and values of one text's feature vector: every n-gram occurrence adds
     1/sqrt(occurrences) to its bucket (indices repeat; a sparse matrix sums them)."""
-    buckets = _hashed(view)[1]
+    groups = _hashed(view)
+    buckets = np.concatenate([bucket for _, bucket in groups]) if groups else np.zeros(0, dtype=np.int64)
     return buckets, np.full(len(buckets), 1.0 / np.sqrt(max(1, len(buckets))), dtype=np.float32)
 
 
@@ -89,17 +86,19 @@ class Model:
 
     def probability(self, view: str) -> float:
         """How likely the text is an injection attempt, in [0, 1] (the worst of its windows)."""
-        positions, buckets = _hashed(view)
-        if len(buckets) == 0:
-            return float(1.0 / (1.0 + np.exp(-self.bias)))
-        # Each n-gram's weight is looked up once; a window's score is a difference of running sums.
-        running = np.concatenate(([0.0], np.cumsum(self.weights[buckets], dtype=np.float64)))
         step = max(1, self.window // 2)
         starts = np.arange(0, max(1, len(view) + 2 - self.window + step), step)
-        low = np.searchsorted(positions, starts)
-        high = np.searchsorted(positions, starts + self.window)
-        sizes = np.maximum(1, high - low)
-        best = float(np.max((running[high] - running[low]) / np.sqrt(sizes)))
+        sums = np.zeros(len(starts))
+        sizes = np.zeros(len(starts), dtype=np.int64)
+        # Each n-gram's weight is looked up once; a window's score is a difference of running sums,
+        # taken per kind of n-gram (each already ordered by position) and added up.
+        for positions, buckets in _hashed(view):
+            running = np.concatenate(([0.0], np.cumsum(self.weights[buckets], dtype=np.float64)))
+            low = np.searchsorted(positions, starts)
+            high = np.searchsorted(positions, starts + self.window)
+            sums += running[high] - running[low]
+            sizes += high - low
+        best = float(np.max(sums / np.sqrt(np.maximum(1, sizes))))
         return float(1.0 / (1.0 + np.exp(-(best + self.bias))))
 
 
