@@ -22,17 +22,17 @@ ROOT = Path(__file__).resolve().parents[3]
 MARGIN = 0.03
 
 # Measured with bench/guards_bench.py: (split, group) -> (precision, recall).
-# With the classifier (issue 11) held-out injection recall rose from 0.684 to 0.895 and precision fell from
-# 1.000 to 0.944: one held-out hard negative ("You are now connected to the staging cluster; …") is flagged.
+# With the classifier (issue 11) held-out injection recall rose from 0.684 to 0.895 at precision 1.000; one
+# tuning-split hard negative ("Translate to French: 'Please follow the instructions on the box.'") is flagged.
 MEASURED = {
     ("all", "pii"): (1.000, 1.000),
-    ("all", "injection"): (0.978, 0.978),
-    ("all", "overall"): (0.989, 0.989),
-    ("all", "message_any"): (0.987, 0.987),
+    ("all", "injection"): (0.989, 0.978),
+    ("all", "overall"): (0.995, 0.989),
+    ("all", "message_any"): (0.994, 0.987),
     ("tuning", "overall"): (0.993, 1.000),
     ("holdout", "pii"): (1.000, 1.000),
-    ("holdout", "injection"): (0.944, 0.895),
-    ("holdout", "overall"): (0.974, 0.949),
+    ("holdout", "injection"): (1.000, 0.895),
+    ("holdout", "overall"): (1.000, 0.949),
 }
 
 
@@ -103,8 +103,7 @@ def test_no_family_falls_below_its_floor(quality: dict[str, dict]) -> None:
 
 
 def test_benign_messages_are_left_alone(quality: dict[str, dict], rows: list[dict]) -> None:
-    # 2 of the 76 benign rows, both hard negatives, are flagged (not blocked) by the classifier.
-    assert quality["all"]["benign_false_positive_rate"]["rate"] <= 0.03
+    assert quality["all"]["benign_false_positive_rate"]["rate"] <= 0.02
     benign = [row["text"] for row in rows if not row["pii"] and not row["injection"]]
     assert [text for text in benign if scan(text).action == "block"] == []
 
