@@ -62,6 +62,9 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | int]]:
         verdict = scan(row["text"])
         expected = _families(row["pii"]) | _families(row["injection"])
         found = _families(verdict.pii_categories) | _families(verdict.injection_categories)
+        if "injection:suspected_injection" in found and row["injection"]:
+            # The classifier names no category: on an attack it stands for the labelled ones.
+            found = (found - {"injection:suspected_injection"}) | _families(row["injection"])
         for name in expected | found:
             outcome = "tp" if name in expected and name in found else ("fn" if name in expected else "fp")
             per_family.setdefault(name, Counter())[outcome] += 1

@@ -47,10 +47,26 @@ PII_CATEGORIES: dict[str, PiiCategory] = {
         PiiCategory("anthropic_key", "api_key", _C, "Anthropic key"),
         PiiCategory("google_api_key", "api_key", _C, "Google API key"),
         PiiCategory("generic_api_key", "api_key", _H, "API key"),
+        # Vendor formats from detect-secrets' plugins and from the vendors' published token prefixes.
+        PiiCategory("azure_storage_key", "api_key", _C, "Azure Storage key"),
+        PiiCategory("twilio_key", "api_key", _C, "Twilio key"),
+        PiiCategory("sendgrid_key", "api_key", _C, "SendGrid key"),
+        PiiCategory("npm_token", "api_key", _C, "npm token"),
+        PiiCategory("pypi_token", "api_key", _C, "PyPI token"),
+        PiiCategory("discord_token", "api_key", _C, "Discord token"),
+        PiiCategory("telegram_token", "api_key", _C, "Telegram bot token"),
+        PiiCategory("mailchimp_key", "api_key", _C, "Mailchimp key"),
+        PiiCategory("square_token", "api_key", _C, "Square token"),
+        PiiCategory("artifactory_token", "api_key", _C, "Artifactory token"),
+        PiiCategory("netlify_token", "api_key", _C, "Netlify token"),
+        PiiCategory("hubspot_key", "api_key", _C, "HubSpot key"),
+        PiiCategory("buildkite_token", "api_key", _C, "Buildkite token"),
+        PiiCategory("aws_appsync_key", "api_key", _C, "AWS AppSync key"),
         # Documentation keys (AWS's AKIA…EXAMPLE) and Stripe test-mode keys: visible, not a leak.
         PiiCategory("test_credential", "api_key", _L, "test credential"),
         PiiCategory("password", "credential", _H, "password"),
         PiiCategory("database_url", "credential", _H, "database URL with password"),
+        PiiCategory("credentialed_url", "credential", _H, "URL with password"),
         PiiCategory("jwt", "credential", _H, "JWT"),
         PiiCategory("bearer_token", "credential", _H, "bearer token"),
         PiiCategory("private_key", "private_key", _C, "private key"),
@@ -79,6 +95,8 @@ INJECTION_CATEGORIES: frozenset[str] = frozenset(
         "delimiter_injection",
         "encoded_payload",
         "authority_claim",
+        # No rule matched, but the learned classifier reads the message as an attack.
+        "suspected_injection",
         # Not an attack: the text was longer than the scan limit, so its tail was not looked at.
         "unscanned_text",
         # Not an attack either: the guard itself failed, and a failed guard must not let text through.

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from chatkeep.guards.categories import FAMILY_DISPLAY, PII_CATEGORIES
 
 INJECTION_BLOCKED = "Message blocked: it reads as an attempt to override the assistant's instructions."
+TOO_LONG_TO_SCAN = "Message blocked: it is too long to be checked for safety. Please send a shorter one."
 SCAN_FAILED = "Message blocked: the safety check could not be completed. Please try again."
 
 

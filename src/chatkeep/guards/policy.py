@@ -66,8 +66,16 @@ class GuardPolicy(BaseModel):
 
     pii: DetectorPolicy = Field(default_factory=_default_pii)
     injection: DetectorPolicy = Field(default_factory=_default_injection)
-    # Longer texts are scanned up to here; the rest is passed on unscanned and reported as `unscanned_text`.
+    # The scan budget: text is scanned until its normalised form (NFKC, which can expand one character
+    # into 18) reaches this many characters. The rest is not scanned and reported as `unscanned_text`.
     max_scan_chars: int = Field(default=50_000, ge=1_000, le=1_000_000)
+    # What happens to a message with unscanned text, unless the injection section names `unscanned_text`
+    # itself. Block by default: text nobody looked at must not reach a model (fail closed).
+    unscanned_action: PolicyAction = "block"
+
+    def action_for_unscanned(self) -> PolicyAction:
+        """The action for a message whose tail lay beyond the scan budget."""
+        return self.injection.categories.get("unscanned_text", self.unscanned_action)
 
     @classmethod
     def default(cls) -> GuardPolicy:

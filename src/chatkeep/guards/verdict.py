@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatkeep.guards.pii_match import PiiMatch
+from chatkeep.guards.pii.match import PiiMatch
 from chatkeep.guards.severity import Severity
 
 VerdictAction = Literal["allow", "flag", "redact", "block"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatkeep.guards import checksums
+from chatkeep.guards.pii import checksums
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from chatkeep.guards.injection import detect_injection, score
+from chatkeep.guards.injection.detect import detect_injection, score
 from chatkeep.guards.severity import Severity
 
 

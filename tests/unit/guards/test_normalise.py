@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatkeep.guards.normalise import normalised_view, original_view
+from chatkeep.guards.injection.normalise import normalised_view, original_view
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from chatkeep.guards.categories import PII_CATEGORIES
-from chatkeep.guards.checksums import card_brand_ok, luhn_ok
-from chatkeep.guards.personal_data import TEST_CARDS
 from chatkeep.guards.pii import detect_pii
+from chatkeep.guards.pii.checksums import card_brand_ok, luhn_ok
+from chatkeep.guards.pii.personal_data import TEST_CARDS
 
 PEM_BODY = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7Qk"
 
@@ -156,3 +156,43 @@ def test_every_listed_test_card_is_a_valid_card_number() -> None:
     # A listed number that failed Luhn would never be matched, so its entry would be dead.
     assert all(luhn_ok(card) and card_brand_ok(card) for card in TEST_CARDS)
     assert {m.category for m in detect_pii(" ".join(sorted(TEST_CARDS)))} == {"test_payment_card"}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("número 699 956 915, gracias", "phone"),  # Spanish national grouping, no cue word
+        ("ring +44 7700 900123 now", "phone"),
+        ("my card 503891417779 please", "payment_card"),  # 12-digit Maestro
+        ("card 180031706690747", "payment_card"),  # 15-digit JCB 1800
+        ("NETLIFY_AUTH_TOKEN nfp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "netlify_token"),
+        ("hubspot key pat-na1-1b4e28ba-2fa1-11d2-883f-0016d3cca427", "hubspot_key"),
+        ("AccountKey=" + "A" * 40 + "b" * 46 + "==;EndpointSuffix=core.windows.net", "azure_storage_key"),
+        ("twilio AC" + "0123456789abcdef" * 2, "twilio_key"),
+        ("BUILDKITE_TOKEN=bkua_" + "0a1b2c3d4e" * 4, "buildkite_token"),
+        ("appsync x-api-key da2-abcdefghijklmnopqrstuvwxyz", "aws_appsync_key"),
+        ("gitlab token: Ab3dEf6hIj9kLm2nOp5q", "gitlab_token"),
+        ("ftp://deploy:S3cr3t%21x@files.acme-corp.io/in", "credentialed_url"),
+        (
+            '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n"}',
+            "private_key",
+        ),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHC", "private_key"),  # truncated paste
+    ],
+)
+def test_maintained_sources_find_more_kinds(text: str, category: str) -> None:
+    assert category in categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order #060406728448 shipped",
+        "released 2024-05-13T14:30:12.123456 as version 3.12.1",
+        "EAN 4006381333931 on the box",
+        "see https://user:password@example.net/docs for the URL format",
+        "postgres://app:${DB_PASSWORD}@db:5432/app",
+    ],
+)
+def test_no_false_alarm_on_look_alikes(text: str) -> None:
+    assert categories(text) == set()

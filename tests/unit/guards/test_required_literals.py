@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chatkeep.guards.injection import RULES
-from chatkeep.guards.normalise import normalised_view, original_view
-from chatkeep.guards.required_literals import required_literals
+from chatkeep.guards.injection.detect import RULES
+from chatkeep.guards.injection.normalise import normalised_view, original_view
+from chatkeep.guards.injection.required_literals import required_literals
 
 DATASET = Path(__file__).resolve().parents[2] / "data" / "guards" / "labelled.jsonl"
 

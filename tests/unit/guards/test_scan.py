@@ -111,7 +111,7 @@ def test_disabled_detector_finds_nothing() -> None:
 
 
 def test_text_beyond_the_scan_limit_is_passed_on_and_reported() -> None:
-    policy = GuardPolicy.model_validate({"max_scan_chars": 1000})
+    policy = GuardPolicy.model_validate({"max_scan_chars": 1000, "unscanned_action": "flag"})
     tail = f" card {IBAN}"
     verdict = scan("a" * 1000 + tail, policy)
     assert verdict.truncated

@@ -14,16 +14,17 @@ from collections.abc import Iterator
 
 # No look-arounds: a pattern that starts with a character class lets the engine skip ahead quickly, and
 # greedy matching from the left already starts every match at the beginning of its run.
-_BASE64 = re.compile(r"[A-Za-z0-9+/_\-]{16,}={0,2}")  # also finds compact hex, which is decoded as hex
+# Also finds compact hex (decoded as hex) and base64 wrapped over several lines (MIME wraps at 76).
+_BASE64 = re.compile(r"[A-Za-z0-9+/_\-]{16,}(?:\r?\n[A-Za-z0-9+/_\-]{16,})*={0,2}")
 _SPACED_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2}(?![0-9A-Za-z])")
 _ESCAPED_HEX = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}")
 _TAG_RUN = re.compile("[\U000e0020-\U000e007e]{4,}")
 # Reversed spellings of the words nearly every override uses; cheap to look for, rare in honest text.
 _REVERSED_MARKERS = ("snoitcurtsni", "erongi", "dragersid", "tpmorp metsys")
 
-# Decode attempts per message: bounds the work, yet high enough that padding cannot push a payload out.
-MAX_BLOBS = 1_000
-MAX_BLOB_CHARS = 16_384
+# There is no limit on the number or length of blobs: a limit is a place to hide a payload behind
+# (1,001 decoys, or one blob longer than the limit). The work is bounded by the scan budget instead: the
+# blobs of one pattern never overlap, so decoding reads each scanned character a few times at most.
 
 
 def hidden_texts(text: str, normalised: str) -> Iterator[str]:
@@ -31,9 +32,7 @@ def hidden_texts(text: str, normalised: str) -> Iterator[str]:
     if not text.isascii() and max(text) >= "\U000e0020":
         for run in _TAG_RUN.findall(text):
             yield "".join(chr(ord(char) - 0xE0000) for char in run)
-    for count, match in enumerate(_iter_blobs(text), start=1):
-        if count > MAX_BLOBS:
-            break
+    for match in _iter_blobs(text):
         decoded = _decode(match.group(0))
         if decoded is None:
             continue
@@ -56,9 +55,7 @@ def _iter_blobs(text: str) -> Iterator[re.Match[str]]:
 
 
 def _decode(blob: str) -> str | None:
-    """The blob decoded to text, or None when it is too long or decodes to bytes that are not text."""
-    if len(blob) > MAX_BLOB_CHARS:
-        return None
+    """The blob decoded to text, or None when it decodes to bytes that are not text."""
     raw = _decode_bytes(blob)
     if raw is None:
         return None
@@ -70,6 +67,7 @@ def _decode(blob: str) -> str | None:
 
 
 def _decode_bytes(blob: str) -> bytes | None:
+    blob = blob.replace("\r", "").replace("\n", "")
     compact = blob.replace("\\x", "").replace(" ", "").replace(":", "")
     if len(compact) % 2 == 0 and all(char in "0123456789abcdefABCDEF" for char in compact):
         return bytes.fromhex(compact)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
-from chatkeep.guards.pii_match import Classifier, PiiMatch, PiiRule, whole
+from chatkeep.guards.pii.match import Classifier, PiiMatch, PiiRule, whole
 
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PRIVATE_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_KEY_BODY = re.compile(r"[\sA-Za-z0-9+/=:,\-]*")  # base64 lines and Proc-Type/DEK-Info headers
+# base64 lines, Proc-Type/DEK-Info headers, and the literal "\n" of a key inside JSON (service accounts)
+_KEY_BODY = re.compile(r"[\sA-Za-z0-9+/=:,\\\-]*")
 MAX_KEY_CHARS = 20_000
+MIN_KEY_MATERIAL = 24
 
 
 def _private_key(match: re.Match[str], text: str) -> PiiMatch | None:
@@ -20,8 +22,8 @@ def _private_key(match: re.Match[str], text: str) -> PiiMatch | None:
         body_match = _KEY_BODY.match(text, match.end())
         end = body_match.end() if body_match else match.end()
         body = text[match.end() : end]
-    # A header around "..." is documentation; a real key (even a truncated paste) has a long body.
-    if sum(1 for char in body if char.isalnum()) < 64:
+    # A header around "..." is documentation; a real key, even a truncated paste, has key material.
+    if sum(1 for char in body if char.isalnum()) < MIN_KEY_MATERIAL:
         return None
     return PiiMatch("private_key", match.start(), end)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from chatkeep.guards.credentials import CREDENTIAL_RULES
-from chatkeep.guards.personal_data import PERSONAL_DATA_RULES
-from chatkeep.guards.pii_match import PiiMatch
+from chatkeep.guards.pii.credentials import CREDENTIAL_RULES
+from chatkeep.guards.pii.match import PiiMatch
+from chatkeep.guards.pii.personal_data import PERSONAL_DATA_RULES
+from chatkeep.guards.pii.vendor_secrets import VENDOR_RULES
 
-_RULES = CREDENTIAL_RULES + PERSONAL_DATA_RULES
+_RULES = CREDENTIAL_RULES + VENDOR_RULES + PERSONAL_DATA_RULES
 _DIGIT_RUN = re.compile(r"\d(?:[ \-./]?\d){3,}")
 # How far around a digit run a numeric match may reach (an IBAN or phone number is at most ~45 chars).
 # Generous, so that no match can end at a window's edge, where `endpos` would hide what follows.

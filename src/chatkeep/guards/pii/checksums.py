@@ -28,22 +28,34 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer identification number (IIN) ranges of the card schemes and the lengths each issues, from the
+# schemes' published ISO/IEC 7812 allocations as collected in the "Payment card number" IIN table:
+# (first prefix, last prefix, shortest length, longest length). Prefixes of one range have equal width.
+CARD_RANGES: tuple[tuple[str, str, int, int], ...] = (
+    ("4", "4", 13, 19),  # Visa (13, 16 and 19 in practice; Visa Electron inside this range)
+    ("51", "55", 16, 16), ("2221", "2720", 16, 16),  # Mastercard
+    ("34", "34", 15, 15), ("37", "37", 15, 15),  # American Express
+    ("300", "305", 14, 19), ("3095", "3095", 14, 19), ("36", "36", 14, 19), ("38", "39", 14, 19),  # Diners
+    ("6011", "6011", 16, 19), ("644", "649", 16, 19), ("65", "65", 16, 19),  # Discover
+    ("622126", "622925", 16, 19),  # Discover co-branded UnionPay
+    ("35", "35", 16, 19),  # JCB (allocated 3528-3589; generators and older tables use all of 35)
+    ("1800", "1800", 15, 15), ("2131", "2131", 15, 15),  # JCB, older 15-digit cards
+    ("62", "62", 16, 19), ("81", "81", 16, 19),  # UnionPay
+    ("5018", "5018", 12, 19), ("5020", "5020", 12, 19), ("5038", "5038", 12, 19), ("5893", "5893", 12, 19),
+    ("6304", "6304", 12, 19), ("6759", "6759", 12, 19), ("6761", "6763", 12, 19),  # Maestro
+    ("50", "50", 12, 19), ("56", "69", 12, 19),  # Maestro's wider range and other domestic schemes
+    ("2200", "2204", 16, 19),  # Mir
+    ("9792", "9792", 16, 16),  # Troy
+)  # fmt: skip
+
+
 def card_brand_ok(digits: str) -> bool:
-    """True when the issuer prefix and length belong to a real card scheme."""
+    """True when the number's issuer prefix belongs to a card scheme that issues numbers of its length."""
     n = len(digits)
-    two, four = int(digits[:2]), int(digits[:4])
-    if digits[0] == "4":
-        return n in (13, 16, 19)
-    if 51 <= two <= 55 or 2221 <= four <= 2720:
-        return n == 16
-    if two in (34, 37):
-        return n == 15
-    if two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
-        return 14 <= n <= 19
-    if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649 or 3528 <= four <= 3589:
-        return 16 <= n <= 19
-    # UnionPay and Maestro ranges.
-    return two == 62 or two == 50 or 56 <= two <= 69
+    for first, last, shortest, longest in CARD_RANGES:
+        if shortest <= n <= longest and first <= digits[: len(first)] <= last:
+            return True
+    return False
 
 
 def iban_ok(compact: str) -> bool:

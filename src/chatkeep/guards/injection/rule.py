@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from chatkeep.guards.required_literals import required_literals
+from chatkeep.guards.injection.required_literals import required_literals
 
 
 @dataclass(frozen=True, slots=True)

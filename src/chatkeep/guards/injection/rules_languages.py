@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001 - Cyrillic words here are Russian rules, not look-alikes
-"""Injection rules in German, French, Spanish, Russian and Estonian.
+"""Injection rules in German, French, Spanish, Portuguese, Russian and Estonian.
 
 Latin-script patterns are written without accents: the normalised view strips them ("précédentes" is
 matched as "precedentes"). Russian patterns also accept "bce" for "все": the normalised view folds a
@@ -8,7 +8,7 @@ word spelt wholly in Latin look-alikes into Latin.
 
 from __future__ import annotations
 
-from chatkeep.guards.injection_rule import InjectionRule, gap, on_both_views, one_of, rule
+from chatkeep.guards.injection.rule import InjectionRule, gap, on_both_views, one_of, rule
 
 _OVERRIDE, _EXTRACT, _JAILBREAK = "instruction_override", "prompt_extraction", "jailbreak"
 
@@ -95,6 +95,36 @@ _SPANISH = (
     ),
 )
 
+# --- Portuguese --------------------------------------------------------------------------------------
+
+_PT_VERB = one_of(
+    "ignore", "ignora", "ignorem", "ignorar", "esqueca", "esquece", "esquecam", "esquecer", "desconsidere",
+    "desconsidera", "descarte", "descarta", "nao siga", "nao sigas", "desobedeca", "despreze",
+)  # fmt: skip
+_PT_NOUN = one_of("instrucoes", "regras", "diretrizes", "orientacoes", "ordens", "normas", "comandos")
+_PT_SHOW = "(?:mostre|mostra|revele|revela|exiba|exibe|imprima|imprime|diga|diz|repita|repete)"
+_PT_PROMPT = one_of(
+    "prompt (?:do|de) sistema", "instrucoes (?:iniciais|do sistema|ocultas|originais|secretas)",
+    "mensagem do sistema",
+)  # fmt: skip
+
+_PORTUGUESE = (
+    rule(
+        _OVERRIDE,
+        0.85,
+        rf"\b{_PT_VERB} (?:todas |todos )?(?:as|os|suas|seus|tuas|teus|essas|estas) (?:\S+ )?{_PT_NOUN}\b",
+    ),
+    rule(
+        _EXTRACT, 0.8, rf"\b{_PT_SHOW}(?: me)? (?:o |a |os |as )?(?:seu|sua|seus|suas|teu|tua) {_PT_PROMPT}"
+    ),
+    rule(
+        _JAILBREAK,
+        0.85,
+        r"\bvoce (?:agora )?e (?:uma? )?(?:ia|inteligencia artificial|assistente) "
+        r"(?:sem (?:restricoes|limites|filtros|censura)|livre)\b",
+    ),
+)
+
 # --- Russian -----------------------------------------------------------------------------------------
 
 _RU_VERB = one_of(
@@ -164,4 +194,4 @@ _ESTONIAN = (
     ),
 )
 
-LANGUAGE_RULES: tuple[InjectionRule, ...] = _GERMAN + _FRENCH + _SPANISH + _RUSSIAN + _ESTONIAN
+LANGUAGE_RULES: tuple[InjectionRule, ...] = _GERMAN + _FRENCH + _SPANISH + _PORTUGUESE + _RUSSIAN + _ESTONIAN

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatkeep.guards.hidden_text import hidden_texts
-from chatkeep.guards.injection_languages import LANGUAGE_RULES
-from chatkeep.guards.injection_rule import InjectionRule
-from chatkeep.guards.injection_rules import ENGLISH_RULES
-from chatkeep.guards.normalise import normalised_view, original_view
+from chatkeep.guards.injection import classifier
+from chatkeep.guards.injection.hidden_text import hidden_texts
+from chatkeep.guards.injection.normalise import normalised_view, original_view
+from chatkeep.guards.injection.rule import InjectionRule
+from chatkeep.guards.injection.rules_english import ENGLISH_RULES
+from chatkeep.guards.injection.rules_languages import LANGUAGE_RULES
 from chatkeep.guards.severity import Severity, severity_for_score
 
 RULES: tuple[InjectionRule, ...] = ENGLISH_RULES + LANGUAGE_RULES
@@ -18,6 +19,13 @@ CATEGORY_BONUS = 0.1
 MAX_BONUS = 0.2
 # Instructions smuggled in an encoding are worse than the same words in the clear.
 HIDDEN_BONUS = 0.05
+# What the classifier's verdict weighs when no rule matched: above its block threshold a high severity
+# (blocked by the default policy), above its flag threshold a medium one (flagged only).
+CLASSIFIER_BLOCK_WEIGHT = 0.8
+CLASSIFIER_FLAG_WEIGHT = 0.6
+# A short text gives the model too few n-grams to be sure of ("What is a system prompt?" reads like an
+# attack to it); short attacks are the rules' job, so the classifier only speaks from this many words up.
+CLASSIFIER_MIN_WORDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +44,31 @@ def detect_injection(text: str) -> InjectionResult:
     """Find the injection categories in `text`, including instructions hidden in encodings.
 
     Rules run on the normalised view (and the original view where a rule needs it), then on every
-    text `hidden_texts` recovers.
+    text `hidden_texts` recovers. When no rule matches, the classifier scores the normalised view and
+    may report `suspected_injection`.
     """
     normalised = normalised_view(text)
     weights = _match(original_view(text), normalised)
-    for hidden in hidden_texts(text, normalised):
+    # Everything recovered is matched in one pass: a thousand decoded decoys cost one rule pass, not a
+    # thousand, and a payload split over several blobs is read as the one text it is.
+    hidden = "\n".join(hidden_texts(text, normalised))
+    if hidden:
         inner = _match(original_view(hidden), normalised_view(hidden))
         if inner:
-            weight = min(1.0, max(inner.values()) + HIDDEN_BONUS)
-            weights["encoded_payload"] = max(weights.get("encoded_payload", 0.0), weight)
+            weights["encoded_payload"] = min(1.0, max(inner.values()) + HIDDEN_BONUS)
+    if not weights and normalised.count(" ") + 1 >= CLASSIFIER_MIN_WORDS:
+        weights = _classify(normalised)
     return score(weights)
+
+
+def _classify(normalised: str) -> dict[str, float]:
+    learned = classifier.model()
+    probability = learned.probability(normalised)
+    if probability >= learned.block_threshold:
+        return {"suspected_injection": CLASSIFIER_BLOCK_WEIGHT}
+    if probability >= learned.flag_threshold:
+        return {"suspected_injection": CLASSIFIER_FLAG_WEIGHT}
+    return {}
 
 
 def score(weights: dict[str, float]) -> InjectionResult:

@@ -6,8 +6,9 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from chatkeep.guards import checksums
-from chatkeep.guards.pii_match import Classifier, PiiMatch, PiiRule, context_before
+from chatkeep.guards.pii import checksums
+from chatkeep.guards.pii.match import Classifier, PiiMatch, PiiRule, context_before
+from chatkeep.guards.pii.phones import PHONE_CANDIDATE, phone_match
 
 # --- email -------------------------------------------------------------------------------------------
 
@@ -31,47 +32,13 @@ def _email(match: re.Match[str], _text: str) -> PiiMatch | None:
     return PiiMatch("email", match.start(), match.end())
 
 
-# --- phone -------------------------------------------------------------------------------------------
-
-# Patterns here begin with a character class and check what precedes it right after (`\d(?<!x\d)`):
-# a pattern that begins with a look-behind stops the regex engine from skipping ahead quickly.
-_PHONE_INTERNATIONAL = re.compile(r"\+(?<![\w+]\+)[1-9](?:[ .\-]?(?:\(\d{1,4}\)|\d)){6,16}(?!\w)")
-_PHONE_NANP_PARENS = re.compile(r"\((?<!\w\()([2-9]\d{2})\)[ .\-]?([2-9]\d{2})[ .\-]\d{4}(?!\d)")
-# National formats collide with order numbers and dates, so they count only after a phone-ish word.
-_PHONE_NATIONAL = re.compile(
-    r"\d(?<![\w+]\d)(?:(?<=0)\d{1,4}(?:[ /.\-]?\d{2,4}){2,4}|(?<=[2-9])\d{2}[ .\-]\d{3}[ .\-]\d{4}"
-    r"|(?<=5)\d{3} ?\d{3,4})(?!\w)"
-)
-_PHONE_WORDS = (
-    "phone", "tel", "mobile", "cell", "call", "sms", "whatsapp", "signal", "fax", "reach me", "ring me",
-    "my number", "number is", "telefon", "puhelin", "téléphone", "teléfono", "móvil", "телефон", "номер",
-    "mobiil", "helista",
-)  # fmt: skip
-
-
 def _digits(value: str) -> str:
     return "".join(char for char in value if char.isdigit())
 
 
-def _phone_international(match: re.Match[str], _text: str) -> PiiMatch | None:
-    count = len(_digits(match.group(0)))
-    return PiiMatch("phone", match.start(), match.end()) if 8 <= count <= 15 else None
-
-
-def _phone_parens(match: re.Match[str], _text: str) -> PiiMatch | None:
-    return PiiMatch("phone", match.start(), match.end())
-
-
-def _phone_national(match: re.Match[str], text: str) -> PiiMatch | None:
-    count = len(_digits(match.group(0)))
-    if not 7 <= count <= 12 or not context_before(text, match.start(), _PHONE_WORDS):
-        return None
-    return PiiMatch("phone", match.start(), match.end())
-
-
 # --- payment cards -----------------------------------------------------------------------------------
 
-_CARD = re.compile(r"\d(?<![\d\-.]\d)(?:[ \-]?\d){12,18}(?![\d\-]\d|\.\d)")
+_CARD = re.compile(r"\d(?<![\w\-.+:]\d)(?:[ \-]?\d){11,18}(?![\d\-]\d|\.\d)")
 # Numbers the card schemes and payment providers publish for testing; decision: report as low severity.
 TEST_CARDS = frozenset(
     {
@@ -84,13 +51,18 @@ TEST_CARDS = frozenset(
 )  # fmt: skip
 
 
-def _card(match: re.Match[str], _text: str) -> PiiMatch | None:
+_NOT_CARD_WORDS = ("order", "invoice", "tracking", "ref", "ticket", "isbn", "ean", "sku", "serial")
+
+
+def _card(match: re.Match[str], text: str) -> PiiMatch | None:
     raw = match.group(0)
     if " " in raw and "-" in raw:
         return None  # real card numbers are written with one kind of separator
     digits = _digits(raw)
-    if not 13 <= len(digits) <= 19 or not checksums.luhn_ok(digits) or not checksums.card_brand_ok(digits):
+    if not 12 <= len(digits) <= 19 or not checksums.luhn_ok(digits) or not checksums.card_brand_ok(digits):
         return None
+    if len(digits) < 16 and context_before(text, match.start(), _NOT_CARD_WORDS, width=24):
+        return None  # short numbers in the wide Maestro ranges are often order or invoice numbers
     category = "test_payment_card" if digits in TEST_CARDS else "payment_card"
     return PiiMatch(category, match.start(), match.end())
 
@@ -214,9 +186,7 @@ PERSONAL_DATA_RULES: tuple[PiiRule, ...] = (
     PiiRule(_HETU, _checked("fi_hetu", checksums.hetu_ok), numeric=True),
     PiiRule(_DNI, _checked("es_dni", checksums.dni_ok), numeric=True),
     PiiRule(_NIE, _checked("es_nie", checksums.nie_ok), numeric=True),
-    PiiRule(_PHONE_INTERNATIONAL, _phone_international, needles=("+",), numeric=True),
-    PiiRule(_PHONE_NANP_PARENS, _phone_parens, needles=("(",), numeric=True),
-    PiiRule(_PHONE_NATIONAL, _phone_national, numeric=True),
+    PiiRule(PHONE_CANDIDATE, phone_match, numeric=True),
     PiiRule(_IPV4, _ipv4, needles=(".",), numeric=True),
     PiiRule(_IPV6, _ipv6, needles=(":",)),
 )

@@ -1,0 +1,1 @@
+"""Reproducible training of the guards' injection classifier (run from the repository root)."""
