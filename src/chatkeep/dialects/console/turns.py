@@ -1,0 +1,89 @@
+"""A chat turn from the console: the browser posts the message, the answer streams back as NDJSON lines.
+
+Lines, in order: {"t": "started", "conversation": id}, {"t": "notice", "text", "action"}?,
+{"t": "delta", "text"}*, then {"t": "done"} or {"t": "error", "message"}. The page shows the text as it
+arrives and re-renders the conversation (markdown and all) once the stream ends. Closing the request
+(the stop button) cancels the model call; what was generated is kept as a cancelled answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from chatkeep.core.limits import Limits
+from chatkeep.core.turn_events import GuardNotice, TurnFailed, TurnStarted
+from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnOptions, TurnRequest
+from chatkeep.dialects.console.deps import Acting
+from chatkeep.dialects.console.uploads import Upload, content_blocks
+from chatkeep.dialects.turn_responses import TurnStreamingResponse
+from chatkeep.providers.base import ChatMessage, TextDelta
+
+router = APIRouter()
+MODES = {"send": "append", "regenerate": "regenerate", "edit": "edit"}
+
+
+class TurnBody(BaseModel):
+    conversation: uuid.UUID | None = None
+    mode: Literal["send", "regenerate", "edit"] = "send"
+    text: str = Field(default="", max_length=100_000)
+    model: str | None = Field(default=None, max_length=255)
+    edit_message: uuid.UUID | None = None
+    files: list[Upload] = Field(default_factory=list)
+
+
+def _turn_request(body: TurnBody, visitor: Acting) -> TurnRequest:
+    messages: tuple[ChatMessage, ...] = ()
+    if body.mode != "regenerate":
+        messages = (ChatMessage(role="user", content=content_blocks(body.text, body.files)),)
+    return TurnRequest(
+        principal=visitor.principal,
+        messages=messages,
+        options=TurnOptions(model_id=body.model or None),
+        conversation_id=body.conversation,
+        new_conversation=body.conversation is None,
+        mode=MODES[body.mode],  # type: ignore[arg-type]
+        edit_message_id=body.edit_message,
+        config=visitor.config,
+    )
+
+
+@router.post("/turns", response_class=TurnStreamingResponse)
+async def run_turn(body: TurnBody, request: Request, visitor: Acting) -> TurnStreamingResponse:
+    """Send a message (or edit one, or regenerate the last answer) and stream the answer."""
+    limits: Limits = request.app.state.limits
+    await limits.check_request(principal=visitor.principal, config=visitor.config)
+    engine: TurnEngine = request.app.state.turns
+    prepared = await engine.prepare(_turn_request(body, visitor))
+    return TurnStreamingResponse(
+        _lines(engine, prepared),
+        engine=engine,
+        prepared=prepared,
+        media_type="application/x-ndjson",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record) + b"\n"
+
+
+async def _lines(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[bytes]:
+    failed = False
+    async for event in engine.stream(prepared):
+        if isinstance(event, TurnStarted):
+            yield _line({"t": "started", "conversation": str(event.conversation_id)})
+        elif isinstance(event, GuardNotice):
+            yield _line({"t": "notice", "text": event.text, "action": event.action})
+        elif isinstance(event, TextDelta):
+            yield _line({"t": "delta", "text": event.text})
+        elif isinstance(event, TurnFailed):
+            failed = True
+            yield _line({"t": "error", "message": event.message})
+    if not failed:
+        yield _line({"t": "done"})
