@@ -3,10 +3,9 @@ by Playwright. Chromium is required: without it these tests fail with how to ins
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,11 @@ def _models_yaml(upstream_url: str) -> str:
             "providers:",
             f'  mock: {{type: openai, base_url: "{upstream_url}/v1", max_retries: 0}}',
             "models:",
-            '  - {id: mock-fast, name: "Mock (fast)", provider: mock, upstream_model: "stream:deltas=12,interval=0.08",'
+            '  - {id: mock-fast, name: "Mock (fast)", provider: mock,'
+            ' upstream_model: "stream:deltas=12,interval=0.08",'
             " capabilities: [text, streaming, image, document]}",
-            '  - {id: mock-slow, name: "Mock (slow)", provider: mock, upstream_model: "stream:deltas=400,interval=0.05"}',
+            '  - {id: mock-slow, name: "Mock (slow)", provider: mock,'
+            ' upstream_model: "stream:deltas=400,interval=0.05"}',
             f'  - {{id: mock-evil, name: "{EVIL_NAME}", provider: mock, upstream_model: "stream:deltas=2"}}',
             "",
         ]
@@ -52,22 +53,19 @@ class Console:
 
 
 @pytest.fixture(scope="session")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Console]:
     workdir = tmp_path_factory.mktemp("e2e")
     upstream = MockUpstreamProcess(workdir / "upstream.log")
     models = workdir / "models.yaml"
     models.write_text(_models_yaml(upstream.url))
     database_url = f"sqlite+aiosqlite:///{workdir / 'console.db'}"
 
-    async def prepare() -> Tenant:
-        db = Database(database_url)
-        try:
-            await migrate(db)
-            return await make_tenant(db, members=1)
-        finally:
-            await db.dispose()
-
-    tenant = asyncio.run(prepare())
+    db = Database(database_url)
+    try:
+        await migrate(db)
+        tenant = await make_tenant(db, members=1)
+    finally:
+        await db.dispose()
     server = LiveServer(
         database_url,
         workdir / "server.log",
@@ -81,25 +79,25 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+async def chromium() -> AsyncIterator[Any]:
+    if not shutil.which(CHROMIUM):
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install -y chromium); "
             "`make test` and .ci/run install it when missing"
         )
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.async_api import async_playwright
     except ImportError:  # pragma: no cover - the [test] extra installs it
         pytest.fail("the playwright package is missing: pip install -e '.[test]'")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once per run, before any page
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
         )
         try:
             yield browser
         finally:
-            browser.close()
+            await browser.close()
 
 
 class Problems:
@@ -109,12 +107,17 @@ class Problems:
         self.items: list[str] = []
 
     def watch(self, page: Any) -> None:
-        page.on("console", lambda message: self.items.append(f"console: {message.text}") if message.type == "error" else None)
+        page.on(
+            "console",
+            lambda message: (
+                self.items.append(f"console: {message.text}") if message.type == "error" else None
+            ),
+        )
         page.on("pageerror", lambda error: self.items.append(f"page error: {error}"))
 
-        def dialog(d: Any) -> None:
+        async def dialog(d: Any) -> None:
             self.items.append(f"dialog: {d.message}")
-            d.dismiss()
+            await d.dismiss()
 
         page.on("dialog", dialog)
 
@@ -125,24 +128,28 @@ def problems() -> Problems:
 
 
 @pytest.fixture
-def open_page(chromium: Any, console: Console, problems: Problems) -> Iterator[Any]:
-    """`open_page(viewport=…)`: a fresh browser context's page, watched for console errors."""
+async def open_page(
+    chromium: Any, console: Console, problems: Problems
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """`await open_page(width, height)`: a fresh browser context's page, watched for console errors."""
     contexts: list[Any] = []
 
-    def opener(width: int = 1280, height: int = 860) -> Any:
-        context = chromium.new_context(viewport={"width": width, "height": height}, base_url=console.url)
+    async def opener(width: int = 1280, height: int = 860) -> Any:
+        context = await chromium.new_context(
+            viewport={"width": width, "height": height}, base_url=console.url
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        page = context.new_page()
+        page = await context.new_page()
         problems.watch(page)
         return page
 
     yield opener
     for context in contexts:
-        context.close()
+        await context.close()
     assert problems.items == [], problems.items
 
 
-def shot(page: Any, name: str) -> None:
+async def shot(page: Any, name: str) -> None:
     """Save a full-page screenshot to the artifacts directory (not committed)."""
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -84,7 +84,11 @@ async def resolve(session: AsyncSession, *, secret: str) -> tuple[Principal, Org
     if token.revoked_at is not None:
         raise Unauthenticated("the token of this session has been revoked")
     principal = Principal(
-        org_id=token.org_id, org_name=org.name, user_id=token.user_id, role=Role(token.role), token_id=token.id
+        org_id=token.org_id,
+        org_name=org.name,
+        user_id=token.user_id,
+        role=Role(token.role),
+        token_id=token.id,
     )
     return principal, org
 

@@ -22,7 +22,9 @@ async def test_a_session_acts_with_its_tokens_principal(db: Database, tenant: Te
         opened = await console_sessions.sign_in(session, token_secret=tenant.admin)
     async with db.read() as session:
         principal, org = await console_sessions.resolve(session, secret=opened.secret)
-        stored = (await session.execute(select(ConsoleSession).where(ConsoleSession.id == opened.session.id))).scalar_one()
+        stored = (
+            await session.execute(select(ConsoleSession).where(ConsoleSession.id == opened.session.id))
+        ).scalar_one()
     assert principal.role == Role.ADMIN and principal.user_id == "admin" and org.name == tenant.name
     assert stored.secret_hash == tokens.hash_secret(opened.secret) != opened.secret
 

@@ -17,7 +17,12 @@ from chatkeep.dialects.console.templating import page
 from chatkeep.providers.registry import ModelRegistry
 
 router = APIRouter(prefix="/admin")
-NUMBER_FIELDS = {"max_tokens": int, "requests_per_minute": int, "monthly_token_quota": int, "temperature": float}
+NUMBER_FIELDS = {
+    "max_tokens": int,
+    "requests_per_minute": int,
+    "monthly_token_quota": int,
+    "temperature": float,
+}
 CONFIG_FIELDS = (
     "enabled_models",
     "default_model",
@@ -131,7 +136,8 @@ async def save_config(request: Request, visitor: Acting) -> Response:
             field = (exc.field or "").split(".")[0]
             errors[field if field in CONFIG_FIELDS else "form"] = exc.message
     if errors:
-        return _config_page(request, visitor, form, enabled, errors=errors, status_code=400)
+        # 200, as any form shown again with its mistakes marked: the page itself loaded fine.
+        return _config_page(request, visitor, form, enabled, errors=errors)
     return RedirectResponse(f"{PREFIX}/admin/config?saved=true", status_code=303)
 
 
@@ -173,7 +179,7 @@ async def create_token(request: Request, visitor: Acting) -> HTMLResponse:
                 name=str(form.get("name", "")).strip() or None,
             )
     except ChatkeepError as exc:
-        return await _tokens_page(request, visitor, error=exc.message, status_code=400)
+        return await _tokens_page(request, visitor, error=exc.message)
     return await _tokens_page(request, visitor, issued=issued)
 
 

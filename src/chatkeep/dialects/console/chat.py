@@ -38,8 +38,13 @@ class ListFilters:
 
     def as_query(self) -> str:
         """The filters as a query string, so a link to a conversation keeps the list as it is."""
-        values = {"q": self.q, "archived": self.archived, "flagged": self.flagged,
-                  "severity": self.severity, "mine": self.mine}
+        values = {
+            "q": self.q,
+            "archived": self.archived,
+            "flagged": self.flagged,
+            "severity": self.severity,
+            "mine": self.mine,
+        }
         return urlencode({k: v for k, v in values.items() if v})
 
     def query(self) -> ConversationQuery:
@@ -122,15 +127,30 @@ async def _chat_page(
 
 
 @router.get("/", response_class=HTMLResponse)
-async def new_chat(request: Request, visitor: SignedIn, q: str = "", archived: str = "no",
-                   flagged: str = "", severity: str = "", mine: str = "") -> HTMLResponse:
+async def new_chat(
+    request: Request,
+    visitor: SignedIn,
+    q: str = "",
+    archived: str = "no",
+    flagged: str = "",
+    severity: str = "",
+    mine: str = "",
+) -> HTMLResponse:
     """The conversation list and an empty chat with the model picker."""
     return await _chat_page(request, visitor, _filters(q, archived, flagged, severity, mine), None)
 
 
 @router.get("/chats/{conversation_id}", response_class=HTMLResponse)
-async def show_chat(request: Request, visitor: SignedIn, conversation_id: uuid.UUID, q: str = "",
-                    archived: str = "", flagged: str = "", severity: str = "", mine: str = "") -> HTMLResponse:
+async def show_chat(
+    request: Request,
+    visitor: SignedIn,
+    conversation_id: uuid.UUID,
+    q: str = "",
+    archived: str = "",
+    flagged: str = "",
+    severity: str = "",
+    mine: str = "",
+) -> HTMLResponse:
     """One conversation: its visible messages with their versions, safety flags and the composer."""
     filters = _filters(q, archived, flagged, severity, mine)
     try:
@@ -139,8 +159,11 @@ async def show_chat(request: Request, visitor: SignedIn, conversation_id: uuid.U
         return page(
             request,
             "error.html",
-            {"visitor": visitor, "title": "Conversation not found",
-             "message": "It does not exist, has expired, or is not yours to see."},
+            {
+                "visitor": visitor,
+                "title": "Conversation not found",
+                "message": "It does not exist, has expired, or is not yours to see.",
+            },
             status_code=404,
         )
 
@@ -155,8 +178,9 @@ async def _change_then_show(
     except NotFound:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
     except ChatkeepError as exc:
-        return await _chat_page(request, visitor, ListFilters(archived=""), conversation_id,
-                                error=exc.message, status_code=400)
+        return await _chat_page(
+            request, visitor, ListFilters(archived=""), conversation_id, error=exc.message, status_code=400
+        )
     return RedirectResponse(f"{PREFIX}/chats/{conversation_id}", status_code=303)
 
 

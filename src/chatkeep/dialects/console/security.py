@@ -62,5 +62,7 @@ class ConsoleHeaders:
 def same_origin(origin: str | None, host: str | None, scheme: str) -> bool:
     """Whether a request's Origin header (when the browser sent one) names this server."""
     if origin is None:
-        return True  # old browsers and same-origin GET-initiated navigations may omit it; the form key decides
+        return (
+            True  # old browsers and same-origin GET-initiated navigations may omit it; the form key decides
+        )
     return host is not None and origin in (f"{scheme}://{host}", f"http://{host}", f"https://{host}")

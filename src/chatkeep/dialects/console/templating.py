@@ -23,8 +23,6 @@ _environment.globals["version"] = __version__
 templates = Jinja2Templates(env=_environment)
 
 
-def page(
-    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
-) -> HTMLResponse:
+def page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
     """Render a template; `visitor` in the context fills the navigation and the form key."""
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -55,7 +55,11 @@ def visible_thread(versions: Sequence[MessageVersion], leaf_id: uuid.UUID | None
 def _attachments(message: Message) -> tuple[dict[str, Any], ...]:
     """Names, kinds and sizes of a message's media blocks (never their bytes)."""
     return tuple(
-        {"kind": block.get("type"), "name": block.get("name") or block.get("format"), "size": block.get("size")}
+        {
+            "kind": block.get("type"),
+            "name": block.get("name") or block.get("format"),
+            "size": block.get("size"),
+        }
         for block in message.blocks or ()
         if block.get("type") in ("image", "document", "video")
     )

@@ -10,7 +10,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from chatkeep.core.errors import InvalidInput
-from chatkeep.dialects.quant.content import FORMATS, MAX_PART_BYTES, MAX_TOTAL_BYTES, new_budget, parse_content
+from chatkeep.dialects.quant.content import (
+    FORMATS,
+    MAX_PART_BYTES,
+    MAX_TOTAL_BYTES,
+    new_budget,
+    parse_content,
+)
 from chatkeep.providers.base import ContentBlock
 
 MAX_FILES = 5
@@ -62,7 +68,9 @@ def _kind_and_format(upload: Upload) -> tuple[str, str]:
         if fmt in FORMATS[kind]:
             return kind, fmt
     allowed = ", ".join(sorted(FORMATS["image"] | FORMATS["document"]))
-    raise InvalidInput(f"{upload.name}: this kind of file cannot be attached (allowed: {allowed})", field="files")
+    raise InvalidInput(
+        f"{upload.name}: this kind of file cannot be attached (allowed: {allowed})", field="files"
+    )
 
 
 def content_blocks(text: str, uploads: list[Upload]) -> tuple[ContentBlock, ...]:

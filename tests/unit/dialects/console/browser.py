@@ -46,13 +46,16 @@ class ConsoleBrowser:
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.http.get(path, **kwargs)
 
-    async def submit(self, path: str, data: dict[str, Any] | None = None, *, form_key: str | None = None,
-                     **kwargs: Any) -> httpx.Response:
+    async def submit(
+        self, path: str, data: dict[str, Any] | None = None, *, form_key: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """POST a form as the page would, with the session's form key unless another is given."""
         fields = {"form_key": self.form_key if form_key is None else form_key, **(data or {})}
         return await self.http.post(path, data=fields, headers={"Origin": ORIGIN}, **kwargs)
 
-    async def turn(self, body: dict[str, Any], *, form_key: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+    async def turn(
+        self, body: dict[str, Any], *, form_key: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
         """Run a chat turn; (status, NDJSON records) or (status, [error body])."""
         response = await self.http.post(
             "/console/turns",

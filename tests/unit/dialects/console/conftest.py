@@ -1,4 +1,4 @@
-"""Fixtures for the console's tests: an app with scripted models, and browsers (cookie jars) signed in to it."""
+"""Fixtures for the console tests: an app with scripted models, and browsers (cookie jars) signed in."""
 
 from __future__ import annotations
 

@@ -30,8 +30,13 @@ async def test_the_config_form_saves_valid_values(browser, tenant: Tenant) -> No
     page = await browser(tenant.admin)
     saved = await page.submit(
         "/console/admin/config",
-        {"temperature": "0.7", "max_tokens": "256", "system_prompt": "Be brief.", "monthly_token_quota": "5000",
-         "guard_policy": '{"pii": {"categories": {"email": "redact"}}}'},
+        {
+            "temperature": "0.7",
+            "max_tokens": "256",
+            "system_prompt": "Be brief.",
+            "monthly_token_quota": "5000",
+            "guard_policy": '{"pii": {"categories": {"email": "redact"}}}',
+        },
     )
     assert saved.status_code == 303 and saved.headers["location"] == "/console/admin/config?saved=true"
     html = (await page.get("/console/admin/config?saved=true")).text
@@ -54,18 +59,22 @@ async def test_invalid_values_are_shown_next_to_their_field(browser, tenant: Ten
     }
     for name, (data, expected) in cases.items():
         response = await page.submit("/console/admin/config", data)
-        assert response.status_code == 400, name
+        assert response.status_code == 200, name  # the form again, with the mistake marked
         message = field_error(response.text, name)
         assert message and expected in message, (name, message)
         assert f'aria-describedby="{name}-error"' in response.text
-    policy = await page.submit("/console/admin/config", {"guard_policy": '{"pii": {"categories": {"emial": "block"}}}'})
-    assert policy.status_code == 400
+    policy = await page.submit(
+        "/console/admin/config", {"guard_policy": '{"pii": {"categories": {"emial": "block"}}}'}
+    )
+    assert policy.status_code == 200
     assert field_error(policy.text, "guard_policy")
 
 
 async def test_tokens_are_created_with_the_secret_shown_once_then_revoked(browser, tenant: Tenant) -> None:
     page = await browser(tenant.admin)
-    created = await page.submit("/console/admin/tokens", {"user_id": "new-person", "role": "member", "name": "laptop"})
+    created = await page.submit(
+        "/console/admin/tokens", {"user_id": "new-person", "role": "member", "name": "laptop"}
+    )
     assert created.status_code == 200
     secret = re.search(r'id="new-secret" class="code" readonly value="(ck_[^"]+)"', created.text)
     assert secret
@@ -82,7 +91,9 @@ async def test_tokens_are_created_with_the_secret_shown_once_then_revoked(browse
     assert (await newcomer.get("/console/")).status_code == 303
 
 
-async def test_another_organisations_token_cannot_be_revoked(browser, tenant: Tenant, other_tenant: Tenant) -> None:
+async def test_another_organisations_token_cannot_be_revoked(
+    browser, tenant: Tenant, other_tenant: Tenant
+) -> None:
     theirs = await browser(other_tenant.admin)
     listing = (await theirs.get("/console/admin/tokens")).text
     their_token = re.search(r'<tr data-token="([0-9a-f-]+)">', listing)
@@ -96,4 +107,4 @@ async def test_another_organisations_token_cannot_be_revoked(browser, tenant: Te
 async def test_an_invalid_role_is_refused_with_a_message(browser, tenant: Tenant) -> None:
     page = await browser(tenant.admin)
     refused = await page.submit("/console/admin/tokens", {"user_id": "x", "role": "superuser"})
-    assert refused.status_code == 400 and "role must be one of" in refused.text
+    assert refused.status_code == 200 and "role must be one of" in refused.text

@@ -90,7 +90,11 @@ async def test_a_flagged_message_shows_severity_categories_and_action(browser, t
     html = (await page.get(f"/console/chats/{chat}")).text
     flag = re.search(r'<p class="flag sev-(\w+)" role="note">(.*?)</p>', html, re.S)
     assert flag, html
-    assert "Flagged" in flag.group(2) and "email" in flag.group(2) and '<span class="action">flag</span>' in flag.group(2)
+    assert (
+        "Flagged" in flag.group(2)
+        and "email" in flag.group(2)
+        and '<span class="action">flag</span>' in flag.group(2)
+    )
     assert "flagged:" in html  # the conversation's own badge
 
 
@@ -118,8 +122,10 @@ async def test_edit_and_regenerate_keep_every_version_and_switch_between_them(
     html = (await page.get(f"/console/chats/{chat}")).text
     assert "second answer" in html and "first answer" not in html
     assert versions_of(html) == ["2/2"]
-    # Back to the first answer with the ‹ button.
-    previous = re.search(r'name="message_id" value="([0-9a-f-]+)" class="icon"\s+aria-label="Previous version"', html)
+    # Back to the first answer with the "previous version" button.
+    previous = re.search(
+        r'name="message_id" value="([0-9a-f-]+)" class="icon"\s+aria-label="Previous version"', html
+    )
     assert previous
     moved = await page.submit(f"/console/chats/{chat}/version", {"message_id": previous.group(1)})
     assert moved.status_code == 303
@@ -130,7 +136,12 @@ async def test_edit_and_regenerate_keep_every_version_and_switch_between_them(
     assert user_message
     scripted.script = Script(deltas=["edited answer"])
     status, records = await page.turn(
-        {"conversation": chat, "mode": "edit", "edit_message": user_message.group(1), "text": "Edited question"}
+        {
+            "conversation": chat,
+            "mode": "edit",
+            "edit_message": user_message.group(1),
+            "text": "Edited question",
+        }
     )
     assert status == 200 and records[-1] == {"t": "done"}
     html = (await page.get(f"/console/chats/{chat}")).text
@@ -145,7 +156,9 @@ async def test_only_the_owner_switches_versions(browser, tenant: Tenant) -> None
     chat = await owner.chat("Who may switch?")
     await owner.turn({"conversation": chat, "mode": "regenerate"})
     html = (await owner.get(f"/console/chats/{chat}")).text
-    message_id = re.search(r'name="message_id" value="([0-9a-f-]+)" class="icon"\s+aria-label="Previous version"', html)
+    message_id = re.search(
+        r'name="message_id" value="([0-9a-f-]+)" class="icon"\s+aria-label="Previous version"', html
+    )
     assert message_id
     refused = await admin.submit(f"/console/chats/{chat}/version", {"message_id": message_id.group(1)})
     assert refused.status_code == 400 and "only the owner" in refused.text
@@ -167,15 +180,20 @@ async def test_archive_and_unarchive(browser, tenant: Tenant) -> None:
 async def test_attachments_within_the_limits_are_stored(browser, tenant: Tenant) -> None:
     page = await browser(tenant.member)
     status, records = await page.turn(
-        {"text": "What is in this picture?", "model": "scripted-vision",
-         "files": [{"name": "cat.png", "type": "image/png", "data": PNG}]}
+        {
+            "text": "What is in this picture?",
+            "model": "scripted-vision",
+            "files": [{"name": "cat.png", "type": "image/png", "data": PNG}],
+        }
     )
     assert status == 200 and records[-1] == {"t": "done"}, records
     html = (await page.get(f"/console/chats/{records[0]['conversation']}")).text
     assert "image: png" in html
 
 
-async def test_attachments_beyond_the_limits_are_refused_with_a_clear_message(browser, tenant: Tenant) -> None:
+async def test_attachments_beyond_the_limits_are_refused_with_a_clear_message(
+    browser, tenant: Tenant
+) -> None:
     page = await browser(tenant.member)
     status, body = await page.turn(
         {"text": "x", "model": "scripted-vision", "files": [{"name": "run.exe", "type": "", "data": PNG}]}
@@ -185,10 +203,18 @@ async def test_attachments_beyond_the_limits_are_refused_with_a_clear_message(br
     status, body = await page.turn({"text": "x", "model": "scripted-vision", "files": six})
     assert status == 400 and body[0]["message"] == "attach at most 5 files to one message"
     status, body = await page.turn(
-        {"text": "x", "model": "scripted-text", "files": [{"name": "cat.png", "type": "image/png", "data": PNG}]}
+        {
+            "text": "x",
+            "model": "scripted-text",
+            "files": [{"name": "cat.png", "type": "image/png", "data": PNG}],
+        }
     )
     assert status == 400 and "does not accept image input" in body[0]["message"]
     status, body = await page.turn(
-        {"text": "x", "model": "scripted-vision", "files": [{"name": "big.png", "type": "image/png", "data": "A" * (26 * 1024 * 1024)}]}
+        {
+            "text": "x",
+            "model": "scripted-vision",
+            "files": [{"name": "big.png", "type": "image/png", "data": "A" * (26 * 1024 * 1024)}],
+        }
     )
     assert status == 413 and body[0]["error"] == "payload_too_large"

@@ -36,13 +36,15 @@ async def test_a_form_key_works_only_with_its_own_session(browser, tenant: Tenan
     mallory = await browser(tenant.members[tenant.member_user(1)])
     victim = await browser(tenant.members[tenant.member_user(0)])
     chat = await victim.chat("Victim's chat")
-    refused = await victim.submit(f"/console/chats/{chat}/archive", {"archived": "yes"}, form_key=mallory.form_key)
+    refused = await victim.submit(
+        f"/console/chats/{chat}/archive", {"archived": "yes"}, form_key=mallory.form_key
+    )
     assert refused.status_code == 403
 
 
 async def test_turns_need_the_form_key_header_and_the_same_origin(browser, tenant: Tenant) -> None:
     page = await browser(tenant.member)
-    status, body = await page.turn({"text": "hi", "model": "scripted-text"}, form_key="")
+    status, _ = await page.turn({"text": "hi", "model": "scripted-text"}, form_key="")
     assert status == 403
     response = await page.http.post(
         "/console/turns",
@@ -82,6 +84,8 @@ async def test_script_in_model_names_stays_text(browser, tenant: Tenant) -> None
 
 async def test_script_in_user_ids_stays_text_on_usage_and_tokens(browser, tenant: Tenant) -> None:
     page = await browser(tenant.admin)
-    created = await page.submit("/console/admin/tokens", {"user_id": ATTACK, "role": "member", "name": ATTACK})
+    created = await page.submit(
+        "/console/admin/tokens", {"user_id": ATTACK, "role": "member", "name": ATTACK}
+    )
     assert created.status_code == 200
     assert_inert(created.text)

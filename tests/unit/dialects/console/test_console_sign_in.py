@@ -59,7 +59,9 @@ async def test_a_wrong_token_is_refused_with_a_message_and_no_cookie(browser) ->
 async def test_sign_in_needs_the_form_it_was_given(browser, tenant: Tenant) -> None:
     """Login CSRF: a form posted from elsewhere lacks the browser's sign-in key."""
     page = await browser()
-    response = await page.http.post("/console/sign-in", data={"token": tenant.member, "sign_in_key": "forged"})
+    response = await page.http.post(
+        "/console/sign-in", data={"token": tenant.member, "sign_in_key": "forged"}
+    )
     assert response.status_code == 403
     assert "chatkeep_console=" not in response.headers.get("set-cookie", "")
 
@@ -93,7 +95,13 @@ async def test_revoking_the_token_ends_its_console_sessions(browser, tenant: Ten
 
 async def test_pages_carry_a_strict_content_security_policy(browser, tenant: Tenant) -> None:
     page = await browser(tenant.admin)
-    for path in ("/console/sign-in", "/console/", "/console/usage", "/console/admin/config", "/console/admin/tokens"):
+    for path in (
+        "/console/sign-in",
+        "/console/",
+        "/console/usage",
+        "/console/admin/config",
+        "/console/admin/tokens",
+    ):
         response = await page.get(path)
         assert response.status_code == 200, path
         policy = response.headers["content-security-policy"]
@@ -103,7 +111,7 @@ async def test_pages_carry_a_strict_content_security_policy(browser, tenant: Ten
         assert response.headers["cache-control"] == "no-store"
         # No inline script and no inline event handler anywhere: the policy would block them anyway.
         html = response.text
-        assert "<script>" not in html and "<script type=\"module\">" not in html
+        assert "<script>" not in html and '<script type="module">' not in html
         assert not re.search(r"<[^>]*\son[a-z]+\s*=", html), path
 
 

@@ -53,7 +53,7 @@ function messageElement(role, text) {
   const head = document.createElement("div");
   head.className = "message-head";
   const who = document.createElement("span");
-  who.className = "who";
+  who.className = "author";
   who.textContent = role === "user" ? "You" : role;
   head.append(who);
   const content = document.createElement("div");
