@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core import tokens
@@ -102,3 +102,13 @@ async def sign_out(session: AsyncSession, *, secret: str) -> None:
     ).scalar_one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+
+
+async def purge_ended(session: AsyncSession) -> int:
+    """Delete signed-out and expired sessions (they can never be used again); returns how many."""
+    result = await session.execute(
+        delete(ConsoleSession).where(
+            or_(ConsoleSession.revoked_at.is_not(None), ConsoleSession.expires_at <= utcnow())
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -65,3 +65,16 @@ def test_form_keys_belong_to_one_session() -> None:
     assert not console_sessions.form_key_matches("secret-b", key)
     assert not console_sessions.form_key_matches("secret-a", None)
     assert not console_sessions.form_key_matches("secret-a", "")
+
+
+async def test_ended_sessions_are_purged_and_live_ones_kept(db: Database, tenant: Tenant) -> None:
+    async with db.write() as session:
+        ended = await console_sessions.sign_in(session, token_secret=tenant.member)
+        live = await console_sessions.sign_in(session, token_secret=tenant.member)
+        await console_sessions.sign_out(session, secret=ended.secret)
+    async with db.write() as session:
+        assert await console_sessions.purge_ended(session) >= 1
+    async with db.read() as session:
+        ids = set((await session.execute(select(ConsoleSession.id))).scalars())
+        await console_sessions.resolve(session, secret=live.secret)
+    assert ended.session.id not in ids and live.session.id in ids
