@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import EVIL_NAME, Console, shot
+from tests.e2e.conftest import EVIL_NAME, Console, Problems, shot
 
 pytestmark = pytest.mark.e2e
 CHAT_URL = re.compile(r".*/console/chats/[0-9a-f-]{36}.*")
@@ -209,3 +209,40 @@ async def test_keyboard_only_on_a_phone_screen_with_injected_markup(open_page: A
     assert await page.locator("a[href^='javascript']").count() == 0
     assert await page.evaluate("document.scrollingElement.scrollWidth") <= 375  # nothing wider than the phone
     await shot(page, "10-phone")
+
+
+# A 1×1 transparent PNG.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ff"
+    "ff3f0005fe02fea7d6a4c80000000049454e44ae426082"
+)
+
+
+async def test_attachments_within_and_beyond_the_limits(
+    open_page: Any, console: Console, problems: Problems
+) -> None:
+    problems.expect("status of 400 (Bad Request)")  # the server's refusal of tool.exe, below
+    page = await open_page()
+    await sign_in(page, console.tenant.member)
+    files = page.get_by_label("Attach")
+    # Refused in the page before anything is sent, with the reason.
+    await files.set_input_files(
+        [{"name": f"p{i}.png", "mimeType": "image/png", "buffer": PIXEL} for i in range(6)]
+    )
+    await send(page, "Six pictures", model="mock-fast")
+    await page.get_by_role("status").filter(has_text="Attach at most 5 files").wait_for()
+    # Refused by the server, whose message the page shows.
+    await files.set_input_files(
+        [{"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"}]
+    )
+    await send(page, "A program")
+    await (
+        page.get_by_role("status")
+        .filter(has_text="tool.exe: this kind of file cannot be attached")
+        .wait_for()
+    )
+    # Within the limits: stored with the message.
+    await files.set_input_files([{"name": "pixel.png", "mimeType": "image/png", "buffer": PIXEL}])
+    await send(page, "What is in this picture?")
+    await page.wait_for_url(CHAT_URL)
+    assert "image: png" in await page.locator(".message.role-user .attachments").inner_text()
