@@ -211,7 +211,7 @@ async def test_keyboard_only_on_a_phone_screen_with_injected_markup(open_page: A
     await shot(page, "10-phone")
 
 
-# A 1×1 transparent PNG.
+# A one-pixel transparent PNG.
 PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ff"
     "ff3f0005fe02fea7d6a4c80000000049454e44ae426082"
