@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chatkeep.core import active_version, conversation_search, conversations, message_versions
@@ -23,6 +23,7 @@ from chatkeep.providers.registry import ModelRegistry
 
 router = APIRouter()
 PAGE_SIZE = 50
+MAX_SEARCH = 200  # characters of search text; longer input is cut, not refused
 YES_NO = {"yes": True, "no": False}
 
 
@@ -49,7 +50,7 @@ class ListFilters:
 
     def query(self) -> ConversationQuery:
         return ConversationQuery(
-            text=self.q.strip() or None,
+            text=self.q.strip()[:MAX_SEARCH] or None,
             archived=YES_NO.get(self.archived),
             flagged=YES_NO.get(self.flagged),
             max_severity=self.severity if self.severity in conversation_search.SEVERITIES else None,
@@ -57,16 +58,6 @@ class ListFilters:
             untitled_name="New chat",
             order_by=("-modified",),
         )
-
-
-def _filters(
-    q: Annotated[str, Query(max_length=200)] = "",
-    archived: str = "no",
-    flagged: str = "",
-    severity: str = "",
-    mine: str = "",
-) -> ListFilters:
-    return ListFilters(q=q, archived=archived, flagged=flagged, severity=severity, mine=mine)
 
 
 def usable_models(request: Request, visitor: Visitor) -> list[ModelInfo]:
@@ -137,7 +128,12 @@ async def new_chat(
     mine: str = "",
 ) -> HTMLResponse:
     """The conversation list and an empty chat with the model picker."""
-    return await _chat_page(request, visitor, _filters(q, archived, flagged, severity, mine), None)
+    return await _chat_page(
+        request,
+        visitor,
+        ListFilters(q=q, archived=archived, flagged=flagged, severity=severity, mine=mine),
+        None,
+    )
 
 
 @router.get("/chats/{conversation_id}", response_class=HTMLResponse)
@@ -146,13 +142,13 @@ async def show_chat(
     visitor: SignedIn,
     conversation_id: uuid.UUID,
     q: str = "",
-    archived: str = "",
+    archived: str = "no",
     flagged: str = "",
     severity: str = "",
     mine: str = "",
 ) -> HTMLResponse:
     """One conversation: its visible messages with their versions, safety flags and the composer."""
-    filters = _filters(q, archived, flagged, severity, mine)
+    filters = ListFilters(q=q, archived=archived, flagged=flagged, severity=severity, mine=mine)
     try:
         return await _chat_page(request, visitor, filters, conversation_id)
     except NotFound:
