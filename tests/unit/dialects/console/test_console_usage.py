@@ -32,6 +32,7 @@ async def test_admins_see_usage_per_user_and_can_pick_one(browser, tenant: Tenan
     admin = await browser(tenant.admin)
     html = (await admin.get("/console/usage")).text
     assert "Per user" in html and tenant.member_user() in html
+    assert f"<title>{tenant.member_user()}: 14 tokens</title>" in html  # the per-user chart
     one = (await admin.get("/console/usage", params={"user": tenant.member_user()})).text
     assert f"Usage of <strong>{tenant.member_user()}</strong>" in one
     assert re.search(r"<dt>Requests</dt><dd>1</dd>", one)
