@@ -15,7 +15,8 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatkeep.core import tokens
+from chatkeep.core import api_tokens, org_config
+from chatkeep.core.callers import Caller
 from chatkeep.core.errors import Unauthenticated
 from chatkeep.core.principals import Principal, Role
 from chatkeep.storage.models import ApiToken, ConsoleSession, Organisation
@@ -31,7 +32,7 @@ class OpenedSession:
 
     session: ConsoleSession
     secret: str
-    principal: Principal
+    caller: Caller
 
 
 def form_key(secret: str) -> str:
@@ -49,23 +50,23 @@ def form_key_matches(secret: str, presented: str | None) -> bool:
 
 async def sign_in(session: AsyncSession, *, token_secret: str) -> OpenedSession:
     """Open a console session for a valid API token; Unauthenticated for an unknown or revoked one."""
-    principal = await tokens.authenticate(session, secret=token_secret.strip())
-    assert principal.token_id is not None
+    caller = await api_tokens.authenticate(session, secret=token_secret.strip())
+    assert caller.principal.token_id is not None
     secret = secrets.token_urlsafe(32)
     row = ConsoleSession(
-        secret_hash=tokens.hash_secret(secret),
-        token_id=principal.token_id,
+        secret_hash=api_tokens.hash_secret(secret),
+        token_id=caller.principal.token_id,
         created_at=utcnow(),
         expires_at=utcnow() + LIFETIME,
     )
     session.add(row)
     await session.flush()
-    return OpenedSession(session=row, secret=secret, principal=principal)
+    return OpenedSession(session=row, secret=secret, caller=caller)
 
 
-async def resolve(session: AsyncSession, *, secret: str) -> tuple[Principal, Organisation]:
-    """The caller behind a console session, with their organisation; Unauthenticated when it is unknown,
-    signed out, expired, or its token was revoked."""
+async def resolve(session: AsyncSession, *, secret: str) -> Caller:
+    """The caller behind a console session (with the organisation's config, read by the same query);
+    Unauthenticated when it is unknown, signed out, expired, or its token was revoked."""
     if not secret or len(secret) > _MAX_SECRET_LENGTH:
         raise Unauthenticated("not signed in")
     row = (
@@ -73,7 +74,7 @@ async def resolve(session: AsyncSession, *, secret: str) -> tuple[Principal, Org
             select(ConsoleSession, ApiToken, Organisation)
             .join(ApiToken, ApiToken.id == ConsoleSession.token_id)
             .join(Organisation, Organisation.id == ApiToken.org_id)
-            .where(ConsoleSession.secret_hash == tokens.hash_secret(secret))
+            .where(ConsoleSession.secret_hash == api_tokens.hash_secret(secret))
         )
     ).first()
     if row is None:
@@ -90,14 +91,14 @@ async def resolve(session: AsyncSession, *, secret: str) -> tuple[Principal, Org
         role=Role(token.role),
         token_id=token.id,
     )
-    return principal, org
+    return Caller(principal=principal, config=org_config.of(org))
 
 
 async def sign_out(session: AsyncSession, *, secret: str) -> None:
     """End a console session at once; signing out twice, or with an unknown secret, is harmless."""
     row = (
         await session.execute(
-            select(ConsoleSession).where(ConsoleSession.secret_hash == tokens.hash_secret(secret))
+            select(ConsoleSession).where(ConsoleSession.secret_hash == api_tokens.hash_secret(secret))
         )
     ).scalar_one_or_none()
     if row is not None and row.revoked_at is None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from chatkeep.core import console_sessions, tokens
+from chatkeep.core import api_tokens, console_sessions
 from chatkeep.core.errors import Unauthenticated
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
@@ -21,12 +21,13 @@ async def test_a_session_acts_with_its_tokens_principal(db: Database, tenant: Te
     async with db.write() as session:
         opened = await console_sessions.sign_in(session, token_secret=tenant.admin)
     async with db.read() as session:
-        principal, org = await console_sessions.resolve(session, secret=opened.secret)
+        caller = await console_sessions.resolve(session, secret=opened.secret)
         stored = (
             await session.execute(select(ConsoleSession).where(ConsoleSession.id == opened.session.id))
         ).scalar_one()
-    assert principal.role == Role.ADMIN and principal.user_id == "admin" and org.name == tenant.name
-    assert stored.secret_hash == tokens.hash_secret(opened.secret) != opened.secret
+    principal = caller.principal
+    assert principal.role == Role.ADMIN and principal.user_id == "admin" and principal.org_name == tenant.name
+    assert stored.secret_hash == api_tokens.hash_secret(opened.secret) != opened.secret
 
 
 async def test_sign_out_expiry_and_revoked_tokens_end_a_session(db: Database, tenant: Tenant) -> None:
@@ -46,8 +47,8 @@ async def test_sign_out_expiry_and_revoked_tokens_end_a_session(db: Database, te
                 await console_sessions.resolve(session, secret=secret)
     async with db.write() as session:
         live = await console_sessions.sign_in(session, token_secret=tenant.service)
-        assert live.principal.token_id is not None
-        await tokens.revoke(session, token_id=live.principal.token_id)
+        assert live.caller.principal.token_id is not None
+        await api_tokens.revoke(session, token_id=live.caller.principal.token_id)
     async with db.read() as session:
         with pytest.raises(Unauthenticated, match="revoked"):
             await console_sessions.resolve(session, secret=live.secret)

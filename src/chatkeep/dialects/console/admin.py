@@ -9,12 +9,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from chatkeep.core import org_config, token_admin
-from chatkeep.core.errors import ChatkeepError, Forbidden
-from chatkeep.dialects.console.deps import Acting, SignedIn, Visitor, database
+from chatkeep.core import org_config
+from chatkeep.core.api_tokens import IssuedToken
+from chatkeep.core.errors import ChatkeepError
+from chatkeep.core.use_cases import api_tokens
+from chatkeep.core.use_cases import org_config as config_use_cases
+from chatkeep.dialects.console.deps import Acting, SignedIn, Visitor
 from chatkeep.dialects.console.security import PREFIX
 from chatkeep.dialects.console.templating import page
+from chatkeep.dialects.deps import DB, Registry
 from chatkeep.providers.registry import ModelRegistry
+from chatkeep.storage.database import Database
 
 router = APIRouter(prefix="/admin")
 NUMBER_FIELDS = {
@@ -35,12 +40,6 @@ CONFIG_FIELDS = (
 )
 
 
-def _require_admin(visitor: Visitor) -> None:
-    # Pages only: the core use cases check the role again for every change.
-    if not visitor.is_admin:
-        raise Forbidden("administration needs an admin token")
-
-
 def _forbidden(request: Request, visitor: Visitor) -> HTMLResponse:
     return page(
         request,
@@ -59,6 +58,7 @@ def _config_form(config: org_config.AIConfig) -> dict[str, str]:
 
 def _config_page(
     request: Request,
+    registry: ModelRegistry,
     visitor: Visitor,
     form: dict[str, str],
     enabled: list[str],
@@ -67,7 +67,6 @@ def _config_page(
     saved: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    registry: ModelRegistry = request.app.state.registry
     context = {
         "section": "config",
         "visitor": visitor,
@@ -81,13 +80,14 @@ def _config_page(
 
 
 @router.get("/config", response_class=HTMLResponse)
-async def config_page(request: Request, visitor: SignedIn, saved: bool = False) -> HTMLResponse:
+async def config_page(
+    request: Request, visitor: SignedIn, registry: Registry, saved: bool = False
+) -> HTMLResponse:
     """The organisation's AI config as a form."""
     if not visitor.is_admin:
         return _forbidden(request, visitor)
-    async with database(request).read() as session:
-        config = await org_config.get(session, principal=visitor.principal)
-    return _config_page(request, visitor, _config_form(config), config.enabled_models, saved=saved)
+    config = config_use_cases.get(visitor.caller)
+    return _config_page(request, registry, visitor, _config_form(config), config.enabled_models, saved=saved)
 
 
 def _parse_config(form: dict[str, str], enabled: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -113,7 +113,7 @@ def _parse_config(form: dict[str, str], enabled: list[str]) -> tuple[dict[str, A
 
 
 @router.post("/config", response_model=None)
-async def save_config(request: Request, visitor: Acting) -> Response:
+async def save_config(request: Request, visitor: Acting, db: DB, registry: Registry) -> Response:
     """Validate and store the config; errors are shown next to their field."""
     if not visitor.is_admin:
         return _forbidden(request, visitor)
@@ -122,75 +122,67 @@ async def save_config(request: Request, visitor: Acting) -> Response:
     enabled = [str(v) for v in submitted.getlist("enabled_models")]
     changes, errors = _parse_config(form, enabled)
     if not errors:
-        registry: ModelRegistry = request.app.state.registry
         try:
-            async with database(request).write() as session:
-                _require_admin(visitor)
-                await org_config.update(
-                    session,
-                    principal=visitor.principal,
-                    changes=changes,
-                    known_models={m.id for m in registry.models()},
-                )
+            await config_use_cases.update(
+                db, visitor.caller, changes=changes, known_models={m.id for m in registry.models()}
+            )
         except ChatkeepError as exc:
             field = (exc.field or "").split(".")[0]
             errors[field if field in CONFIG_FIELDS else "form"] = exc.message
     if errors:
         # 200, as any form shown again with its mistakes marked: the page itself loaded fine.
-        return _config_page(request, visitor, form, enabled, errors=errors)
+        return _config_page(request, registry, visitor, form, enabled, errors=errors)
     return RedirectResponse(f"{PREFIX}/admin/config?saved=true", status_code=303)
 
 
 async def _tokens_page(
     request: Request,
+    db: Database,
     visitor: Visitor,
     *,
-    issued: token_admin.tokens.IssuedToken | None = None,
+    issued: IssuedToken | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    async with database(request).read() as session:
-        listed = await token_admin.get_all(session, principal=visitor.principal)
+    listed = await api_tokens.get_all(db, visitor.caller)
     context = {"section": "tokens", "visitor": visitor, "tokens": listed, "issued": issued, "error": error}
     return page(request, "admin_tokens.html", context, status_code=status_code)
 
 
 @router.get("/tokens", response_class=HTMLResponse)
-async def tokens_page(request: Request, visitor: SignedIn) -> HTMLResponse:
+async def tokens_page(request: Request, visitor: SignedIn, db: DB) -> HTMLResponse:
     """The organisation's API tokens, and a form to issue one."""
     if not visitor.is_admin:
         return _forbidden(request, visitor)
-    return await _tokens_page(request, visitor)
+    return await _tokens_page(request, db, visitor)
 
 
 @router.post("/tokens", response_class=HTMLResponse)
-async def create_token(request: Request, visitor: Acting) -> HTMLResponse:
+async def create_token(request: Request, visitor: Acting, db: DB) -> HTMLResponse:
     """Issue a token and show its secret, this once."""
     if not visitor.is_admin:
         return _forbidden(request, visitor)
     form = await request.form()
     try:
-        async with database(request).write() as session:
-            issued = await token_admin.create(
-                session,
-                principal=visitor.principal,
-                user_id=str(form.get("user_id", "")),
-                role=str(form.get("role", "member")),
-                name=str(form.get("name", "")).strip() or None,
-            )
+        issued = await api_tokens.create(
+            db,
+            visitor.caller,
+            user_id=str(form.get("user_id", "")),
+            role=str(form.get("role", "member")),
+            name=str(form.get("name", "")).strip() or None,
+        )
     except ChatkeepError as exc:
-        return await _tokens_page(request, visitor, error=exc.message)
-    return await _tokens_page(request, visitor, issued=issued)
+        return await _tokens_page(request, db, visitor, error=exc.message)
+    return await _tokens_page(request, db, visitor, issued=issued)
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=None)
-async def revoke_token(request: Request, visitor: Acting, token_id: uuid.UUID) -> Response:
+async def revoke_token(request: Request, visitor: Acting, db: DB, token_id: uuid.UUID) -> Response:
     """Revoke a token: it, and every console session opened with it, stop working at once."""
     if not visitor.is_admin:
         return _forbidden(request, visitor)
     try:
-        async with database(request).write() as session:
-            await token_admin.revoke(session, principal=visitor.principal, token_id=token_id)
+        await api_tokens.revoke(db, visitor.caller, token_id)
     except ChatkeepError as exc:
-        return await _tokens_page(request, visitor, error=exc.message, status_code=404)
+        return await _tokens_page(request, db, visitor, error=exc.message, status_code=404)
     return RedirectResponse(f"{PREFIX}/admin/tokens", status_code=303)

@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chatkeep.core import console_sessions
 from chatkeep.core.errors import Unauthenticated
-from chatkeep.dialects.console.deps import SESSION_COOKIE, Acting, database
+from chatkeep.core.use_cases import console_sessions as sessions
+from chatkeep.dialects.console.deps import SESSION_COOKIE, Acting
 from chatkeep.dialects.console.security import PREFIX, same_origin
 from chatkeep.dialects.console.templating import page
+from chatkeep.dialects.deps import DB
 
 router = APIRouter()
 # Sign-in has no session yet, so its form is tied to the browser by a cookie of its own (double submit).
@@ -44,7 +46,7 @@ async def sign_in_form(request: Request, ended: bool = False) -> HTMLResponse:
 
 @router.post("/sign-in", response_model=None)
 async def sign_in(
-    request: Request, token: Annotated[str, Form()] = "", sign_in_key: Annotated[str, Form()] = ""
+    request: Request, db: DB, token: Annotated[str, Form()] = "", sign_in_key: Annotated[str, Form()] = ""
 ) -> Response:
     """Exchange an API token for a session cookie (HttpOnly, SameSite=Strict) and open the chat."""
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
@@ -55,8 +57,7 @@ async def sign_in(
     ):
         return _sign_in_page(request, error="The sign-in form expired; please try again.", status_code=403)
     try:
-        async with database(request).write() as session:
-            opened = await console_sessions.sign_in(session, token_secret=token)
+        opened = await sessions.sign_in(db, token_secret=token)
     except Unauthenticated:
         return _sign_in_page(request, error="That token is not valid or has been revoked.", status_code=401)
     response = RedirectResponse(f"{PREFIX}/", status_code=303)
@@ -71,10 +72,9 @@ async def sign_in(
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, visitor: Acting) -> RedirectResponse:
+async def sign_out(visitor: Acting, db: DB) -> RedirectResponse:
     """Revoke the session (the cookie stops working everywhere) and go back to sign-in."""
-    async with database(request).write() as session:
-        await console_sessions.sign_out(session, secret=visitor.session_secret)
+    await sessions.sign_out(db, secret=visitor.session_secret)
     response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return response

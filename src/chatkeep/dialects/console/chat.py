@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -10,16 +11,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from chatkeep.core import active_version, conversation_search, conversations, message_versions
+from chatkeep.core import conversation_search
 from chatkeep.core.conversation_search import ConversationQuery
 from chatkeep.core.errors import ChatkeepError, NotFound
-from chatkeep.dialects.console.deps import Acting, SignedIn, Visitor, database
+from chatkeep.core.use_cases import conversations, messages, versions
+from chatkeep.dialects.console.deps import Acting, SignedIn, Visitor
 from chatkeep.dialects.console.security import PREFIX
 from chatkeep.dialects.console.templating import page
 from chatkeep.dialects.console.thread_view import visible_thread
 from chatkeep.dialects.console.uploads import LIMITS as UPLOAD_LIMITS
+from chatkeep.dialects.deps import DB, get_db, get_registry
 from chatkeep.providers.base import ModelInfo
-from chatkeep.providers.registry import ModelRegistry
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -60,15 +62,12 @@ class ListFilters:
         )
 
 
-def usable_models(request: Request, visitor: Visitor) -> list[ModelInfo]:
-    """The models the organisation's config enables, in the models file's order."""
-    registry: ModelRegistry = request.app.state.registry
-    return [m for m in registry.models() if visitor.config.allows(m.id) and m.supports("streaming")]
-
-
-def default_model(request: Request, visitor: Visitor) -> str:
-    registry: ModelRegistry = request.app.state.registry
-    return visitor.config.default_model or registry.default_model_id
+async def usable_models(request: Request, visitor: Visitor) -> tuple[list[ModelInfo], str]:
+    """The models the organisation's config enables (in the models file's order), and its default."""
+    registry = await get_registry(request)
+    config = visitor.caller.config
+    models = [m for m in registry.models() if config.allows(m.id) and m.supports("streaming")]
+    return models, config.default_model or registry.default_model_id
 
 
 async def _chat_page(
@@ -80,32 +79,25 @@ async def _chat_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    async with database(request).read() as session:
-        listed, total = await conversation_search.search(
-            session, principal=visitor.principal, query=filters.query(), limit=PAGE_SIZE, offset=0
+    db = await get_db(request)
+    found = await conversations.search(db, visitor.caller, filters.query(), limit=PAGE_SIZE, offset=0)
+    conversation = None
+    thread: list[Any] = []
+    if conversation_id is not None:
+        conversation = (await conversations.get_one(db, visitor.caller, conversation_id)).rows[0]
+        every_version = await messages.versions(
+            db, visitor.caller, conversation_id=conversation_id, include_superseded=True
         )
-        conversation = None
-        thread: list[Any] = []
-        if conversation_id is not None:
-            conversation = await conversations.get(
-                session, principal=visitor.principal, conversation_id=conversation_id
-            )
-            versions = await message_versions.get_all(
-                session,
-                principal=visitor.principal,
-                conversation_id=conversation_id,
-                include_superseded=True,
-            )
-            thread = visible_thread(versions, conversation.active_leaf_id)
-    models = usable_models(request, visitor)
-    chosen = (conversation.model if conversation else None) or default_model(request, visitor)
+        thread = visible_thread(every_version, conversation.active_leaf_id)
+    models, default_model = await usable_models(request, visitor)
+    chosen = (conversation.model if conversation else None) or default_model
     context = {
         "section": "chat",
         "visitor": visitor,
         "filters": filters,
         "severities": conversation_search.SEVERITIES,
-        "listed": listed,
-        "total": total,
+        "listed": found.rows,
+        "total": found.total,
         "conversation": conversation,
         "thread": thread,
         "models": models,
@@ -165,12 +157,11 @@ async def show_chat(
 
 
 async def _change_then_show(
-    request: Request, visitor: Visitor, conversation_id: uuid.UUID, change: Any
+    request: Request, visitor: Visitor, conversation_id: uuid.UUID, change: Awaitable[Any]
 ) -> Response:
-    """Run one state change, then show the conversation again (with the error if it was refused)."""
+    """Await one state change, then show the conversation again (with the error if it was refused)."""
     try:
-        async with database(request).write(serialize=conversation_id) as session:
-            await change(session)
+        await change
     except NotFound:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
     except ChatkeepError as exc:
@@ -182,28 +173,21 @@ async def _change_then_show(
 
 @router.post("/chats/{conversation_id}/archive", response_model=None)
 async def archive(
-    request: Request, visitor: Acting, conversation_id: uuid.UUID, archived: Annotated[str, Form()]
+    request: Request, visitor: Acting, db: DB, conversation_id: uuid.UUID, archived: Annotated[str, Form()]
 ) -> Response:
     """Archive (archived=yes) or restore (archived=no) a conversation; only its owner may."""
-
-    async def change(session: Any) -> None:
-        conversation = await conversations.get(
-            session, principal=visitor.principal, conversation_id=conversation_id, for_update=True
-        )
-        conversations.set_archived(conversation, principal=visitor.principal, archived=archived == "yes")
-
+    change = conversations.set_archived(db, visitor.caller, conversation_id, archived=archived == "yes")
     return await _change_then_show(request, visitor, conversation_id, change)
 
 
 @router.post("/chats/{conversation_id}/version", response_model=None)
 async def show_version(
-    request: Request, visitor: Acting, conversation_id: uuid.UUID, message_id: Annotated[uuid.UUID, Form()]
+    request: Request,
+    visitor: Acting,
+    db: DB,
+    conversation_id: uuid.UUID,
+    message_id: Annotated[uuid.UUID, Form()],
 ) -> Response:
     """Show another version (edit or regeneration) of a message, and what followed it."""
-
-    async def change(session: Any) -> None:
-        await active_version.show(
-            session, principal=visitor.principal, conversation_id=conversation_id, message_id=message_id
-        )
-
+    change = versions.show(db, visitor.caller, conversation_id, message_id)
     return await _change_then_show(request, visitor, conversation_id, change)

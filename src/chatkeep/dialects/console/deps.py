@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from chatkeep.core import console_sessions, org_config
+from chatkeep.core import console_sessions
+from chatkeep.core.callers import Caller
 from chatkeep.core.errors import Forbidden, Unauthenticated
 from chatkeep.core.principals import Principal, Role
-from chatkeep.dialects.caller_config import remember
+from chatkeep.core.use_cases import console_sessions as sessions
 from chatkeep.dialects.console.security import same_origin
-from chatkeep.storage.database import Database
+from chatkeep.dialects.deps import get_db
 
 SESSION_COOKIE = "chatkeep_console"
 FORM_KEY_FIELD = "form_key"
@@ -29,11 +30,14 @@ class SignInRequired(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Visitor:
-    """A signed-in console user: the principal of the token the session was opened with."""
+    """A signed-in console user: the caller of the token the session was opened with."""
 
-    principal: Principal
-    config: org_config.AIConfig
+    caller: Caller
     session_secret: str
+
+    @property
+    def principal(self) -> Principal:
+        return self.caller.principal
 
     @property
     def form_key(self) -> str:
@@ -44,23 +48,15 @@ class Visitor:
         return self.principal.role == Role.ADMIN
 
 
-def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 async def _visitor(request: Request) -> Visitor:
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         raise SignInRequired()
-    async with database(request).read() as session:
-        try:
-            principal, org = await console_sessions.resolve(session, secret=secret)
-        except Unauthenticated as exc:
-            raise SignInRequired(exc.message) from None
-    config = org_config.of(org)
-    remember(request, config)
-    return Visitor(principal=principal, config=config, session_secret=secret)
+    try:
+        caller = await sessions.resolve(await get_db(request), secret=secret)
+    except Unauthenticated as exc:
+        raise SignInRequired(exc.message) from None
+    return Visitor(caller=caller, session_secret=secret)
 
 
 async def _checked_visitor(request: Request) -> Visitor:

@@ -13,15 +13,14 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from chatkeep.core.limits import Limits
-from chatkeep.core.turn_events import GuardNotice, TurnFailed, TurnStarted
-from chatkeep.core.turns import PreparedTurn, TurnEngine, TurnOptions, TurnRequest
+from chatkeep.core.turns import GuardNotice, Turn, TurnFailed, TurnOptions, TurnRequest, TurnStarted
 from chatkeep.dialects.console.deps import Acting
 from chatkeep.dialects.console.uploads import Upload, content_blocks
-from chatkeep.dialects.turn_responses import TurnStreamingResponse
+from chatkeep.dialects.deps import Engine, Limits
 from chatkeep.providers.base import ChatMessage, TextDelta
 
 router = APIRouter()
@@ -49,21 +48,17 @@ def _turn_request(body: TurnBody, visitor: Acting) -> TurnRequest:
         new_conversation=body.conversation is None,
         mode=MODES[body.mode],  # type: ignore[arg-type]
         edit_message_id=body.edit_message,
-        config=visitor.config,
+        config=visitor.caller.config,
     )
 
 
-@router.post("/turns", response_class=TurnStreamingResponse)
-async def run_turn(body: TurnBody, request: Request, visitor: Acting) -> TurnStreamingResponse:
+@router.post("/turns", response_class=StreamingResponse)
+async def run_turn(body: TurnBody, visitor: Acting, engine: Engine, limits: Limits) -> StreamingResponse:
     """Send a message (or edit one, or regenerate the last answer) and stream the answer."""
-    limits: Limits = request.app.state.limits
-    await limits.check_request(principal=visitor.principal, config=visitor.config)
-    engine: TurnEngine = request.app.state.turns
-    prepared = await engine.prepare(_turn_request(body, visitor))
-    return TurnStreamingResponse(
-        _lines(engine, prepared),
-        engine=engine,
-        prepared=prepared,
+    await limits.check_request(principal=visitor.principal, config=visitor.caller.config)
+    turn = await engine.open(_turn_request(body, visitor))
+    return StreamingResponse(
+        _lines(turn),
         media_type="application/x-ndjson",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -73,9 +68,9 @@ def _line(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
-async def _lines(engine: TurnEngine, prepared: PreparedTurn) -> AsyncIterator[bytes]:
+async def _lines(turn: Turn) -> AsyncIterator[bytes]:
     failed = False
-    async for event in engine.stream(prepared):
+    async for event in turn.events():
         if isinstance(event, TurnStarted):
             yield _line({"t": "started", "conversation": str(event.conversation_id)})
         elif isinstance(event, GuardNotice):

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from chatkeep.core import usage
+from chatkeep.core import usage as usage_ledger
 from chatkeep.core.errors import ChatkeepError
-from chatkeep.core.limits import Limits, effective_limit, month_window, tokens_used
+from chatkeep.core.use_cases import quota, usage
 from chatkeep.dialects.console.charts import BarChart, bar_chart
-from chatkeep.dialects.console.deps import SignedIn, database
+from chatkeep.dialects.console.deps import SignedIn
 from chatkeep.dialects.console.templating import page
+from chatkeep.dialects.deps import DB, Limits
 from chatkeep.storage.types import utcnow
 
 router = APIRouter()
@@ -21,31 +22,11 @@ router = APIRouter()
 
 @dataclass(frozen=True, slots=True)
 class MonthView:
-    usage: usage.MonthlyUsage
+    usage: usage_ledger.MonthlyUsage
     tokens_chart: BarChart
     requests_chart: BarChart
     model_chart: BarChart
     user_chart: BarChart | None
-
-
-@dataclass(frozen=True, slots=True)
-class LimitsView:
-    requests_per_minute: int | None
-    monthly_token_quota: int | None
-    tokens_used: int
-    resets_at: datetime
-
-    @property
-    def tokens_left(self) -> int | None:
-        if self.monthly_token_quota is None:
-            return None
-        return max(self.monthly_token_quota - self.tokens_used, 0)
-
-    @property
-    def percent_used(self) -> int:
-        if not self.monthly_token_quota:
-            return 0
-        return min(100, round(100 * self.tokens_used / self.monthly_token_quota))
 
 
 def _days(month: str) -> list[str]:
@@ -59,9 +40,9 @@ def _days(month: str) -> list[str]:
     return days
 
 
-def _month_view(monthly: usage.MonthlyUsage, *, per_user: bool) -> MonthView:
+def _month_view(monthly: usage_ledger.MonthlyUsage, *, per_user: bool) -> MonthView:
     days = _days(monthly.month)
-    empty = usage.Bucket()
+    empty = usage_ledger.Bucket()
     daily = [(day, monthly.daily.get(day, empty)) for day in days]
     models = sorted(monthly.by_model.items(), key=lambda item: -item[1].tokens)
     users = sorted(monthly.by_user.items(), key=lambda item: -item[1].tokens)
@@ -82,39 +63,25 @@ def _previous_month(now: datetime) -> str:
 
 
 @router.get("/usage", response_class=HTMLResponse)
-async def usage_page(request: Request, visitor: SignedIn, user: str | None = None) -> HTMLResponse:
+async def usage_page(
+    request: Request, visitor: SignedIn, db: DB, limits: Limits, user: str | None = None
+) -> HTMLResponse:
     """This month's and last month's usage (an admin's covers the organisation, by user too)."""
-    principal = visitor.principal
-    limits: Limits = request.app.state.limits
     now = utcnow()
-    error = None
+    months = (now.strftime("%Y-%m"), _previous_month(now))
     chosen_user = user or None
-    async with database(request).read() as session:
-        try:
-            months = [
-                await usage.monthly(session, principal=principal, month=month, user_id=chosen_user)
-                for month in (now.strftime("%Y-%m"), _previous_month(now))
-            ]
-        except ChatkeepError as exc:
-            error, chosen_user = exc.message, None
-            months = [
-                await usage.monthly(session, principal=principal, month=month)
-                for month in (now.strftime("%Y-%m"), _previous_month(now))
-            ]
-        start, end = month_window(now.timestamp())
-        used = await tokens_used(session, principal=principal, start=start, end=end)
-    limits_view = LimitsView(
-        requests_per_minute=effective_limit(visitor.config.requests_per_minute, limits.requests_per_minute),
-        monthly_token_quota=effective_limit(visitor.config.monthly_token_quota, limits.monthly_token_quota),
-        tokens_used=used,
-        resets_at=end,
-    )
-    per_user = principal.sees_whole_org and chosen_user is None
+    error = None
+    try:
+        found = [await usage.monthly(db, visitor.caller, month=m, user_id=chosen_user) for m in months]
+    except ChatkeepError as exc:  # a member asking for another user's usage
+        error, chosen_user = exc.message, None
+        found = [await usage.monthly(db, visitor.caller, month=m) for m in months]
+    per_user = visitor.principal.sees_whole_org and chosen_user is None
     context = {
         "section": "usage",
         "visitor": visitor,
-        "months": [_month_view(m, per_user=per_user) for m in months],
-        "limits": limits_view,
+        "months": [_month_view(m, per_user=per_user) for m in found],
+        "limits": await quota.current(db, visitor.caller, limits),
         "chosen_user": chosen_user,
         "error": error,
     }

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from chatkeep.core import tokens
+from chatkeep.core import api_tokens
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import ApiToken, ConsoleSession
 from tests.support import Tenant
@@ -85,10 +85,10 @@ async def test_revoking_the_token_ends_its_console_sessions(browser, tenant: Ten
     async with db.write() as session:
         token_id = (
             await session.execute(
-                select(ApiToken.id).where(ApiToken.secret_hash == tokens.hash_secret(tenant.member))
+                select(ApiToken.id).where(ApiToken.secret_hash == api_tokens.hash_secret(tenant.member))
             )
         ).scalar_one()
-        await tokens.revoke(session, token_id=token_id)
+        await api_tokens.revoke(session, token_id=token_id)
     ended = await page.get("/console/")
     assert ended.status_code == 303 and ended.headers["location"] == "/console/sign-in?ended=true"
 
