@@ -26,6 +26,7 @@ class MonthView:
     tokens_chart: BarChart
     requests_chart: BarChart
     model_chart: BarChart
+    model_requests_chart: BarChart
     user_chart: BarChart | None
 
 
@@ -51,6 +52,9 @@ def _month_view(monthly: usage_ledger.MonthlyUsage, *, per_user: bool) -> MonthV
         tokens_chart=bar_chart("Tokens per day", "tokens", [(d[-2:], b.tokens) for d, b in daily]),
         requests_chart=bar_chart("Requests per day", "requests", [(d[-2:], b.requests) for d, b in daily]),
         model_chart=bar_chart("Tokens per model", "tokens", [(name, b.tokens) for name, b in models]),
+        model_requests_chart=bar_chart(
+            "Requests per model", "requests", [(name, b.requests) for name, b in models]
+        ),
         user_chart=bar_chart("Tokens per user", "tokens", [(name, b.tokens) for name, b in users])
         if per_user
         else None,

@@ -22,6 +22,7 @@ async def test_usage_charts_show_todays_tokens_and_requests(browser, tenant: Ten
     assert f"<title>{today}: 28 tokens</title>" in html
     assert f"<title>{today}: 2 requests</title>" in html
     assert "<title>scripted-text: 28 tokens</title>" in html
+    assert "<title>scripted-text: 2 requests</title>" in html
     assert html.count("<svg viewBox=") >= 5  # this month's three charts and last month's two
     assert "Per user" not in html  # a member sees only their own usage
 
