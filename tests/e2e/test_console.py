@@ -64,7 +64,10 @@ async def test_stop_cancels_the_model_call(open_page: Any, console: Console) -> 
     marker = f"stop-{uuid.uuid4().hex[:8]}"
     await send(page, marker, model="mock-slow")
     await page.locator(".message.live .content").last.filter(has_text="w3").wait_for()
-    await page.get_by_role("button", name="Stop").click()
+    # Stop asks the server to stop the turn (wherever it runs); the stream then ends by itself.
+    async with page.expect_response(lambda r: r.url.endswith("/stop")) as stopping:
+        await page.get_by_role("button", name="Stop").click()
+    assert (await stopping.value).status == 204
     await page.wait_for_url(CHAT_URL)
     await page.reload()
     assert await page.locator(".message.role-assistant .badge", has_text="stopped").is_visible()

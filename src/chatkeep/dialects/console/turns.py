@@ -1,9 +1,12 @@
 """A chat turn from the console: the browser posts the message, the answer streams back as NDJSON lines.
 
 Lines, in order: {"t": "started", "conversation": id}, {"t": "notice", "text", "action"}?,
-{"t": "delta", "text"}*, then {"t": "done"} or {"t": "error", "message"}. The page shows the text as it
-arrives and re-renders the conversation (markdown and all) once the stream ends. Closing the request
-(the stop button) cancels the model call; what was generated is kept as a cancelled answer.
+{"t": "delta", "text"}*, then {"t": "done", "stopped": bool} or {"t": "error", "message"}. The page shows
+the text as it arrives and re-renders the conversation (markdown and all) once the stream ends.
+
+The stop button posts to `/chats/{id}/stop`, which stops the conversation's running turn on whichever
+replica runs it; what was generated is kept as a cancelled answer. (Closing the request, before the turn
+has a conversation to name, cancels the model call too.)
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from chatkeep.core.turns import GuardNotice, Turn, TurnFailed, TurnOptions, TurnRequest, TurnStarted
+from chatkeep.core.turns import (
+    GuardNotice,
+    Turn,
+    TurnDone,
+    TurnFailed,
+    TurnOptions,
+    TurnRequest,
+    TurnStarted,
+)
+from chatkeep.core.use_cases import turns
 from chatkeep.dialects.console.deps import Acting
 from chatkeep.dialects.console.uploads import Upload, content_blocks
 from chatkeep.dialects.deps import Engine, Limits
@@ -68,8 +80,14 @@ def _line(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record) + b"\n"
 
 
+@router.post("/chats/{conversation_id}/stop", status_code=204, response_class=Response)
+async def stop_turn(conversation_id: uuid.UUID, visitor: Acting, engine: Engine) -> Response:
+    """Stop the conversation's running answer (the stop button); harmless when nothing runs."""
+    await turns.stop(engine, visitor.caller, conversation_id)
+    return Response(status_code=204)
+
+
 async def _lines(turn: Turn) -> AsyncIterator[bytes]:
-    failed = False
     async for event in turn.events():
         if isinstance(event, TurnStarted):
             yield _line({"t": "started", "conversation": str(event.conversation_id)})
@@ -77,8 +95,7 @@ async def _lines(turn: Turn) -> AsyncIterator[bytes]:
             yield _line({"t": "notice", "text": event.text, "action": event.action})
         elif isinstance(event, TextDelta):
             yield _line({"t": "delta", "text": event.text})
+        elif isinstance(event, TurnDone):
+            yield _line({"t": "done", "stopped": event.stopped})
         elif isinstance(event, TurnFailed):
-            failed = True
             yield _line({"t": "error", "message": event.message})
-    if not failed:
-        yield _line({"t": "done"})

@@ -73,5 +73,5 @@ class ConsoleBrowser:
         """Start a conversation with `text`; its id."""
         status, records = await self.turn({"text": text, "model": "scripted-text", **extra})
         assert status == 200, records
-        assert records[-1] == {"t": "done"}, records
+        assert records[-1] == {"t": "done", "stopped": False}, records
         return str(records[0]["conversation"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 
@@ -27,7 +28,7 @@ async def test_a_turn_streams_its_answer_and_the_page_shows_it_rendered(
     assert status == 200
     assert records[0]["t"] == "started"
     assert [r["text"] for r in records if r["t"] == "delta"] == ["**Bold** ", "answer"]
-    assert records[-1] == {"t": "done"}
+    assert records[-1] == {"t": "done", "stopped": False}
     shown = await page.get(f"/console/chats/{records[0]['conversation']}")
     assert shown.status_code == 200
     assert "<strong>Bold</strong> answer" in shown.text  # markdown rendered on the server
@@ -118,7 +119,7 @@ async def test_edit_and_regenerate_keep_every_version_and_switch_between_them(
     chat = await page.chat("Original question")
     scripted.script = Script(deltas=["second answer"])
     status, records = await page.turn({"conversation": chat, "mode": "regenerate"})
-    assert status == 200 and records[-1] == {"t": "done"}
+    assert status == 200 and records[-1] == {"t": "done", "stopped": False}
     html = (await page.get(f"/console/chats/{chat}")).text
     assert "second answer" in html and "first answer" not in html
     assert versions_of(html) == ["2/2"]
@@ -143,7 +144,7 @@ async def test_edit_and_regenerate_keep_every_version_and_switch_between_them(
             "text": "Edited question",
         }
     )
-    assert status == 200 and records[-1] == {"t": "done"}
+    assert status == 200 and records[-1] == {"t": "done", "stopped": False}
     html = (await page.get(f"/console/chats/{chat}")).text
     assert "Edited question" in html and "edited answer" in html
     assert "<p>Original question</p>" not in html
@@ -186,7 +187,7 @@ async def test_attachments_within_the_limits_are_stored(browser, tenant: Tenant)
             "files": [{"name": "cat.png", "type": "image/png", "data": PNG}],
         }
     )
-    assert status == 200 and records[-1] == {"t": "done"}, records
+    assert status == 200 and records[-1] == {"t": "done", "stopped": False}, records
     html = (await page.get(f"/console/chats/{records[0]['conversation']}")).text
     assert "image: png" in html
 
@@ -218,3 +219,40 @@ async def test_attachments_beyond_the_limits_are_refused_with_a_clear_message(
         }
     )
     assert status == 413 and body[0]["error"] == "payload_too_large"
+
+
+async def test_stop_ends_the_running_answer_and_keeps_what_was_written(
+    browser, tenant: Tenant, scripted: ScriptedProvider
+) -> None:
+    page = await browser(tenant.member)
+    chat = await page.chat("Long answer coming")
+    scripted.script = Script(deltas=[f"part{i} " for i in range(200)], delay=0.02)
+    running = asyncio.create_task(page.turn({"conversation": chat, "text": "Go on"}))
+    for _ in range(200):  # until the answer is on its way
+        await asyncio.sleep(0.02)
+        if scripted.requests and len(scripted.requests) >= 2:
+            break
+    await asyncio.sleep(0.1)
+    stopped = await page.http.post(
+        f"/console/chats/{chat}/stop", headers={"X-Form-Key": page.form_key, "Origin": "http://chatkeep.test"}
+    )
+    assert stopped.status_code == 204
+    status, records = await asyncio.wait_for(running, timeout=5)
+    assert status == 200 and records[-1] == {"t": "done", "stopped": True}, records[-3:]
+    written = "".join(r["text"] for r in records if r["t"] == "delta")
+    assert written.startswith("part0 ") and "part199" not in written
+    html = (await page.get(f"/console/chats/{chat}")).text
+    assert ">stopped<" in html and written.strip() in html
+
+
+async def test_stopping_someone_elses_conversation_is_not_found(
+    browser, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    owner = await browser(tenant.member)
+    chat = await owner.chat("Mine to stop")
+    outsider = await browser(other_tenant.member)
+    refused = await outsider.http.post(
+        f"/console/chats/{chat}/stop",
+        headers={"X-Form-Key": outsider.form_key, "Origin": "http://chatkeep.test"},
+    )
+    assert refused.status_code == 404

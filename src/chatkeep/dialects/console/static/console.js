@@ -8,7 +8,7 @@ const messages = document.getElementById("messages");
 const statusLine = document.getElementById("status");
 const sendButton = document.getElementById("send");
 const stopButton = document.getElementById("stop");
-let running = null; // the AbortController of the turn in flight
+let running = null; // the turn in flight: { controller: AbortController, conversation: id or null }
 
 function setStatus(text, isError = false) {
   if (!statusLine) return;
@@ -100,7 +100,7 @@ async function eachRecord(response, onRecord) {
 async function runTurn(body, shownText) {
   if (running) return;
   const controller = new AbortController();
-  running = controller;
+  running = { controller, conversation: body.conversation };
   busy(true);
   setStatus("Waiting for the model…");
   if (shownText !== null) messageElement("user", shownText);
@@ -127,6 +127,7 @@ async function runTurn(body, shownText) {
     await eachRecord(response, (record) => {
       if (record.t === "started") {
         conversation = record.conversation;
+        running.conversation = conversation;
         setStatus("Answering…");
       } else if (record.t === "delta") {
         answer.append(record.text);
@@ -197,7 +198,36 @@ if (composer) {
   });
 }
 
-stopButton?.addEventListener("click", () => running?.abort());
+// Stop asks the server to stop the conversation's turn (wherever it runs); the stream then ends normally
+// and the page shows the kept, cancelled answer. Before the turn has a conversation, or if the server
+// does not answer, closing the request cancels the model call instead.
+async function stop() {
+  if (!running) return;
+  const { controller, conversation } = running;
+  setStatus("Stopping…");
+  if (!conversation) {
+    controller.abort();
+    return;
+  }
+  const fallback = setTimeout(() => controller.abort(), 3000);
+  try {
+    const response = await fetch(`/console/chats/${encodeURIComponent(conversation)}/stop`, {
+      method: "POST",
+      headers: { "X-Form-Key": formKey },
+      credentials: "same-origin",
+    });
+    if (!response.ok) controller.abort();
+  } catch {
+    controller.abort();
+  } finally {
+    if (!running) clearTimeout(fallback);
+  }
+}
+
+stopButton?.addEventListener("click", stop);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && running) stop();
+});
 
 for (const form of document.querySelectorAll(".edit-form")) {
   form.addEventListener("submit", async (event) => {
