@@ -177,7 +177,8 @@ def flat_routes(app: FastAPI) -> list[Any]:
 
 def is_console(path: str) -> bool:
     """The web console's routes: signed in with a session cookie, not a token, they are attacked by
-    tests/unit/dialects/console/test_console_isolation.py instead of this matrix."""
+    tests/unit/dialects/console/test_console_isolation.py instead of this matrix, and its one route that
+    carries model text (POST /console/turns) is screened by test_console_screening.py there."""
     return path == "/" or path == "/console" or path.startswith("/console/")
 
 
