@@ -56,27 +56,27 @@ class Console:
 async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Console]:
     workdir = tmp_path_factory.mktemp("e2e")
     upstream = MockUpstreamProcess(workdir / "upstream.log")
-    models = workdir / "models.yaml"
-    models.write_text(_models_yaml(upstream.url))
-    database_url = f"sqlite+aiosqlite:///{workdir / 'console.db'}"
-
-    db = Database(database_url)
-    try:
-        await migrate(db)
-        tenant = await make_tenant(db, members=1)
+    try:  # the upstream process is stopped however the set-up below ends
+        models = workdir / "models.yaml"
+        models.write_text(_models_yaml(upstream.url))
+        database_url = f"sqlite+aiosqlite:///{workdir / 'console.db'}"
+        db = Database(database_url)
+        try:
+            await migrate(db)
+            tenant = await make_tenant(db, members=1)
+        finally:
+            await db.dispose()
+        server = LiveServer(
+            database_url,
+            workdir / "server.log",
+            extra_env={"CHATKEEP_MODELS_FILE": str(models), "CHATKEEP_PURGE_INTERVAL_SECONDS": "3600"},
+        )
+        try:
+            yield Console(url=server.url, upstream=upstream, tenant=tenant)
+        finally:
+            server.stop()
     finally:
-        await db.dispose()
-    server = LiveServer(
-        database_url,
-        workdir / "server.log",
-        extra_env={"CHATKEEP_MODELS_FILE": str(models), "CHATKEEP_PURGE_INTERVAL_SECONDS": "3600"},
-    )
-    try:
-        yield Console(url=server.url, upstream=upstream, tenant=tenant)
-    finally:
-        server.stop()
         upstream.stop()
-
 
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[Any]:
