@@ -78,6 +78,7 @@ async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Con
     finally:
         upstream.stop()
 
+
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[Any]:
     if not shutil.which(CHROMIUM):
