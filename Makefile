@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # llama-cpp-python builds from source; these flags make the build faster and portable.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 
-.PHONY: install serve test lint bench-setup
+.PHONY: install serve test lint chromium bench-setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: lint
+# The console's end-to-end tests drive Debian's chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (echo ">> installing chromium for the console's browser tests" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: lint chromium
 	$(BIN)/pytest
 
 # Benchmarks need the [bench] extra, and LiteLLM (the peer) in a virtualenv of its own: it pins an older

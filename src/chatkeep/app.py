@@ -15,7 +15,7 @@ from chatkeep.core import housekeeping, workers
 from chatkeep.core.limits import Limits
 from chatkeep.core.turns import TurnEngine
 from chatkeep.core.turns.stopping import RunningTurns
-from chatkeep.dialects import errors, openapi_docs
+from chatkeep.dialects import console, errors, openapi_docs
 from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
 from chatkeep.dialects.native import health
 from chatkeep.dialects.quant import router as quant
@@ -104,4 +104,5 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     app.include_router(quant.build())
     app.include_router(waldur.build())
     app.include_router(waldur_stream.router)
+    console.install(app)
     return app

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from chatkeep.core import conversations
+from chatkeep.core import console_sessions, conversations
 from chatkeep.storage.database import Database
 
 log = logging.getLogger("chatkeep.housekeeping")
@@ -40,6 +40,8 @@ async def run_forever(db: Database, *, interval: float, stale_turn_seconds: floa
             purged = await purge_expired(db)
             if purged:
                 log.info("purged %d expired sessions", purged)
+            async with db.write() as session:
+                await console_sessions.purge_ended(session)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -16,6 +16,8 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from chatkeep.core import errors
+from chatkeep.dialects.console import errors as console_errors
+from chatkeep.dialects.console.security import is_console_path
 from chatkeep.dialects.quant import errors as quant_errors
 from chatkeep.dialects.waldur import errors as waldur_errors
 
@@ -107,7 +109,9 @@ class ErrorShapes(Protocol):
 
 def _dialect(request: Request) -> ErrorShapes:
     """The module that shapes this request's errors."""
-    return waldur_errors if is_waldur(request) else quant_errors
+    if is_waldur(request):
+        return waldur_errors
+    return console_errors if is_console_path(request.url.path) else quant_errors
 
 
 def render(

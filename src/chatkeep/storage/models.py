@@ -164,6 +164,20 @@ class ChatSession(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ConsoleSession(Base):
+    """A signed-in web console: it acts with the API token it was opened with. Only a SHA-256 of the
+    session secret (the cookie's value) is stored."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 # The tables themselves, for plain statements on hot paths: the ORM-enabled forms of the same INSERT or
 # UPDATE run through machinery that costs more than the SQL.
 MESSAGES = cast(Table, Message.__table__)
