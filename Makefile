@@ -21,8 +21,8 @@ serve: install
 	$(BIN)/chatkeep serve
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench training
+	$(BIN)/ruff format --check src tests bench training
 	$(BIN)/mypy
 
 # The console's end-to-end tests drive Debian's chromium (Playwright's own browser download is not used).
