@@ -17,11 +17,15 @@ from chatkeep.core.turns import TurnEngine
 from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.dialects import console, errors, openapi_docs
 from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
-from chatkeep.dialects.native import health
+from chatkeep.dialects.native import conversation_export, health
+from chatkeep.dialects.native import metrics as metrics_route
 from chatkeep.dialects.quant import router as quant
 from chatkeep.dialects.waldur import router as waldur
 from chatkeep.dialects.waldur import stream as waldur_stream
 from chatkeep.log_privacy import keep_content_out_of_logs
+from chatkeep.observability import db_pool, tracing
+from chatkeep.observability import metrics as process_metrics
+from chatkeep.observability.http import ObservedRequests
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
@@ -38,6 +42,9 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     settings = settings or Settings()
     models = registry or ModelRegistry.from_settings(settings)
     keep_content_out_of_logs(allow_content=settings.log_content)
+    otlp_endpoint = tracing.endpoint_from(settings.otlp_endpoint)
+    if otlp_endpoint and not tracing.enabled():
+        tracing.start(endpoint=otlp_endpoint)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,6 +55,9 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
         )
+        process_metrics.note_worker_started()
+        db_pool.watch(db.engine)
+        tracing.instrument_engine(db.engine)
         if settings.auto_migrate:
             await migrate(db)
         await anyio.to_thread.run_sync(workers.start)
@@ -88,19 +98,25 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
             workers.shutdown()
             await counter.aclose()
             await db.dispose()
+            process_metrics.forget_this_process()
 
     app = FastAPI(
         title="chatkeep",
         version=__version__,
         description="Self-hosted, multi-tenant AI chat-session server.",
         lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry(),  # type: ignore[arg-type]
     )
     app.state.settings = settings
     errors.install(app)
     openapi_docs.install(app)
     app.add_middleware(CloseTurnsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=errors.render_http)
+    # Outermost but for tracing: counts every request, those the body limit refuses too.
+    app.add_middleware(ObservedRequests, log_requests=settings.log_format == "json" and settings.access_log)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
+    app.include_router(conversation_export.router)
     app.include_router(quant.build())
     app.include_router(waldur.build())
     app.include_router(waldur_stream.router)

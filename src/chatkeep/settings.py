@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, model_validator
@@ -109,6 +110,22 @@ class Settings(BaseSettings):
         default=False,
         description="Let message content reach the logs: SQL parameters and result rows (when SQLAlchemy "
         "logging is on) and SDK request-body debug logs. Off: those are hidden or dropped.",
+    )
+
+    # Operations: metrics, tracing, log format
+    metrics_token: str | None = Field(
+        default=None,
+        description="When set, GET /metrics requires 'Authorization: Bearer <this value>'.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: uvicorn's log lines. json: one JSON object per line with request id, "
+        "organisation, route, status and duration (never message content).",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318): turns on OpenTelemetry "
+        "tracing. OTEL_EXPORTER_OTLP_ENDPOINT does the same. Needs the `tracing` extra.",
     )
 
     @model_validator(mode="after")

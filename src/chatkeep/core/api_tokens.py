@@ -15,6 +15,7 @@ from chatkeep.core import org_config
 from chatkeep.core.callers import Caller
 from chatkeep.core.errors import InvalidInput, NotFound, Unauthenticated
 from chatkeep.core.principals import Principal, Role
+from chatkeep.observability import request_context
 from chatkeep.storage.models import ApiToken, Organisation
 from chatkeep.storage.types import utcnow
 
@@ -108,4 +109,5 @@ async def authenticate(session: AsyncSession, *, secret: str) -> Caller:
         role=Role(token.role),
         token_id=token.id,
     )
+    request_context.note_caller(org_name=org.name, token_id=token.id)
     return Caller(principal=principal, config=org_config.of(org))

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatkeep.core import org_config
 from chatkeep.core.errors import RateLimited
 from chatkeep.core.principals import Principal
+from chatkeep.observability import observe
 from chatkeep.storage.models import UsageRecord
 from chatkeep.storage.window_counters import CounterUnavailable, InProcessCounter, WindowCounter
 
@@ -88,6 +89,7 @@ class Limits:
             self._warn_unavailable(now, exc)
             return
         if count > limit:
+            observe.refused(REQUESTS)
             reset = window_start + WINDOW_SECONDS
             raise RateLimited(
                 f"rate limit exceeded: {limit} requests per minute for this organisation",
@@ -111,6 +113,7 @@ class Limits:
         start, end = month_window(now)
         used = await tokens_used(session, principal=principal, start=start, end=end)
         if used >= quota:
+            observe.refused(TOKENS)
             raise RateLimited(
                 f"monthly token quota exceeded: {used} of {quota} tokens used this month",
                 limit=TOKENS,

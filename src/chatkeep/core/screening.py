@@ -21,6 +21,7 @@ from chatkeep.core.org_config import AIConfig
 from chatkeep.core.workers import run_scan
 from chatkeep.guards import GuardPolicy, GuardVerdict, Severity, scan
 from chatkeep.guards.policy import ACTION_RANK
+from chatkeep.observability import observe
 from chatkeep.providers.base import (
     ChatMessage,
     ContentBlock,
@@ -63,7 +64,9 @@ async def screen_turn(
 ) -> ScreenedTurn:
     """Screen every message of a turn's input, and its own system prompt (see core.workers)."""
     size = sum(_size(m) for m in messages) + len(system_prompt or "")
-    return await run_scan(size, _screen_turn, list(messages), system_prompt, policy)
+    screened = await observe.screening(run_scan(size, _screen_turn, list(messages), system_prompt, policy))
+    observe.verdicts(screened.verdicts)
+    return screened
 
 
 async def screen_stored(messages: Sequence[NewMessage], policy: GuardPolicy | None) -> list[NewMessage]:
@@ -74,7 +77,10 @@ async def screen_stored(messages: Sequence[NewMessage], policy: GuardPolicy | No
     """
     if not messages:
         return []
-    return await run_scan(sum(len(m.content) for m in messages), _screen_stored, list(messages), policy)
+    size = sum(len(m.content) for m in messages)
+    stored = await observe.screening(run_scan(size, _screen_stored, list(messages), policy))
+    observe.stored_verdicts(m.safety for m in stored)
+    return stored
 
 
 class _Budget:

@@ -14,6 +14,7 @@ import anyio
 from chatkeep.core.turns.events import GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
 from chatkeep.core.turns.settle import Outcome, Reservation, Settlement, settle
 from chatkeep.guards import GuardVerdict
+from chatkeep.observability import observe, turn_observer
 from chatkeep.providers.base import ChatRequest, Finish, ModelInfo, ProviderError, TextDelta, ToolCall, Usage
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ class Turn:
         """TurnStarted, GuardNotice?, (TextDelta | ToolCall)*, then TurnDone or TurnFailed. Once only."""
         if self._events is not None or self._settled is not None:
             raise RuntimeError("a turn's events can be read only once")
-        self._events = self._run()
+        self._events = turn_observer.watch(
+            self._run(), org=self._reservation.principal.org_name, model=self.model.id
+        )
         return self._events
 
     async def result(self) -> TurnDone | TurnFailed:
@@ -166,7 +169,11 @@ class Turn:
         """The provider's stream under the first-token and total deadlines; fills `outcome` as it goes."""
         engine = self._engine
         provider = engine.registry.provider_for(self.model)
-        events = provider.stream(self._provider_request).__aiter__()
+        events = observe.model_call(
+            provider.stream(self._provider_request),
+            provider=provider.name,
+            model=self._provider_request.model,
+        ).__aiter__()
         # A provider enforcing the same limits itself needs no second deadline per event (see providers.base);
         # the wait is still one that `stop` can cut short.
         timed = not getattr(provider, "applies_deadlines", False)
