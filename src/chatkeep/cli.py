@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
+import orjson
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
@@ -17,9 +21,13 @@ from chatkeep.core import api_tokens, organisations
 from chatkeep.core.bootstrap import bootstrap
 from chatkeep.core.errors import ChatkeepError
 from chatkeep.core.principals import Role
+from chatkeep.observability import tracing
+from chatkeep.observability.logs import uvicorn_log_config
+from chatkeep.observability.workers import metrics_directory
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate as run_migrations
+from chatkeep.transfer import exporting, importing
 
 app = typer.Typer(help="chatkeep: a self-hosted, multi-tenant AI chat-session server.", no_args_is_help=True)
 org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
@@ -28,11 +36,15 @@ app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 # Tables are read in logs and pipes too; do not squeeze them to 80 columns there.
 console = Console() if sys.stdout.isatty() else Console(width=200)
+stderr = Console(stderr=True)
 T = TypeVar("T")
 
 
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Open the configured database, make sure its schema is current, and run `work` against it."""
+def _run(work: Callable[[Database], Awaitable[T]], *, errors_to: Console | None = None) -> T:
+    """Open the configured database, make sure its schema is current, and run `work` against it.
+
+    A domain error is printed (to `errors_to`, default stdout) and exits with status 1.
+    """
 
     async def main() -> T:
         # One short-lived command needs one connection, not a server's pool.
@@ -46,7 +58,7 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except ChatkeepError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        (errors_to or console).print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(code=1) from None
 
 
@@ -56,7 +68,9 @@ def serve(
         str | None, typer.Option(help="Bind address (default CHATKEEP_HOST or 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CHATKEEP_PORT or 8000).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; /metrics sums them (prometheus multiprocess mode).")
+    ] = 1,
 ) -> None:
     """Run the server. The first start against an empty database prints an admin token once."""
     import uvicorn
@@ -74,15 +88,24 @@ def serve(
             f"Created organisation [bold]default[/bold] and an admin token (shown once, store it now):\n"
             f"  CHATKEEP_TOKEN={issued.secret}"
         )
-    uvicorn.run(
-        "chatkeep.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-    )
+    json_logs = settings.log_format == "json"
+    tracing_on = tracing.endpoint_from(settings.otlp_endpoint) is not None
+    with metrics_directory(workers):
+        uvicorn.run(
+            "chatkeep.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            # In JSON mode chatkeep writes the access records itself (see observability.http).
+            access_log=settings.access_log and not json_logs,
+            log_config=(
+                uvicorn_log_config(json_format=json_logs, level=settings.log_level)
+                if json_logs or tracing_on
+                else uvicorn.config.LOGGING_CONFIG
+            ),
+        )
 
 
 @app.command()
@@ -200,6 +223,84 @@ def token_revoke(
 
     _run(work)
     console.print(f"revoked token {token_id}")
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        stderr.print("[red]error:[/red] --since must be a date or time in ISO 8601, e.g. 2026-01-31")
+        raise typer.Exit(code=2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command("export")
+def export_command(
+    org: Annotated[str, typer.Option(help="Organisation name.")],
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only conversations updated and usage recorded at or after this (ISO 8601, UTC)."),
+    ] = None,
+) -> None:
+    """Write an organisation's conversations (every message version), chat sessions and usage to stdout as
+    JSON Lines. Progress goes to stderr."""
+    start = _parse_since(since)
+    out = sys.stdout.buffer
+
+    async def work(db: Database) -> int:
+        total = await exporting.count_messages(db, org_name=org, since=start)
+        written = 0
+        with _progress() as progress:
+            task = progress.add_task("exporting messages", total=total)
+            async for line in exporting.export_org(db, org_name=org, since=start):
+                out.write(orjson.dumps(line) + b"\n")
+                written += 1
+                if line["record"] == "message":
+                    progress.advance(task)
+        out.flush()
+        return written
+
+    written = _run(work, errors_to=stderr)  # stdout is the export file
+    stderr.print(f"exported {written} records of {org}")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[
+        Path, typer.Argument(help="A file written by `chatkeep export`.", exists=True, dir_okay=False)
+    ],
+) -> None:
+    """Load an export into this database; rows already present are skipped, so re-running is safe."""
+
+    def lines(advance: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+        with file.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                advance(len(raw))
+                if raw.strip():
+                    try:
+                        yield orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        raise ChatkeepError(f"line {number} of {file} is not JSON") from None
+
+    async def work(db: Database) -> importing.ImportSummary:
+        with _progress() as progress:
+            task = progress.add_task("importing", total=file.stat().st_size)
+            return await importing.import_records(db, lines(lambda n: progress.advance(task, n)))
+
+    summary = _run(work)
+    added = ", ".join(f"{n} {kind}" for kind, n in summary.added.items())
+    skipped = sum(summary.skipped.values())
+    created = " (created the organisation)" if summary.created_org else ""
+    console.print(f"imported into {summary.org_name}{created}: {added}; {skipped} already present, skipped")
+
+
+def _progress() -> Progress:
+    """A progress bar on stderr, drawn only on a terminal (stdout may be the export file)."""
+    return Progress(
+        *Progress.get_default_columns(), MofNCompleteColumn(), console=stderr, disable=not stderr.is_terminal
+    )
 
 
 if __name__ == "__main__":
