@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-# The Quant dialect's Bearer-token principal: the same tokens, the same tenant check.
-from chatkeep.dialects.quant.deps import DB, OrgPrincipal
+from chatkeep.dialects.deps import DB, QuantCaller
 from chatkeep.transfer.conversation import export_conversation
 
 # Not under /api/chat…: that prefix is how errors are told to render in the Waldur shape.
@@ -35,14 +34,16 @@ router = APIRouter(prefix=PREFIX, tags=["chatkeep"])
 )
 async def export(
     conversation_id: uuid.UUID,
-    principal: OrgPrincipal,
+    caller: QuantCaller,  # Bearer tokens, the organisation in the path: as the Quant dialect
     db: DB,
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
 ) -> Response:
     """Every version of every message with its parent and guard verdict, plus the usage rows (JSON), or the
     visible history for people to read (Markdown)."""
     async with db.read() as session:
-        whole = await export_conversation(session, principal=principal, conversation_id=conversation_id)
+        whole = await export_conversation(
+            session, principal=caller.principal, conversation_id=conversation_id
+        )
     filename = f"conversation-{conversation_id}"
     if format == "markdown":
         return PlainTextResponse(
