@@ -17,7 +17,7 @@ from chatkeep.core.turns import TurnEngine
 from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.dialects import console, errors, openapi_docs
 from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
-from chatkeep.dialects.native import conversation_export, health
+from chatkeep.dialects.native import audit_trail, conversation_export, health
 from chatkeep.dialects.native import metrics as metrics_route
 from chatkeep.dialects.quant import router as quant
 from chatkeep.dialects.waldur import router as waldur
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.include_router(conversation_export.router)
+    app.include_router(audit_trail.router)
     app.include_router(quant.build())
     app.include_router(waldur.build())
     app.include_router(waldur_stream.router)

@@ -17,7 +17,7 @@ from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from chatkeep.core import api_tokens, organisations
+from chatkeep.core import api_tokens, audit, organisations
 from chatkeep.core.bootstrap import bootstrap
 from chatkeep.core.errors import ChatkeepError
 from chatkeep.core.principals import Role
@@ -167,9 +167,13 @@ def token_create(
     async def work(db: Database) -> api_tokens.IssuedToken:
         async with db.write() as session:
             organisation = await organisations.get_by_name_or_raise(session, name=org)
-            return await api_tokens.create(
+            issued = await api_tokens.create(
                 session, org=organisation, user_id=user or role.value, role=role, name=name
             )
+            await audit.record(
+                session, principal=audit.operator(organisation.id), **audit.token_created(issued.token)
+            )
+            return issued
 
     issued = _run(work)
     console.print(
@@ -219,10 +223,39 @@ def token_revoke(
 
     async def work(db: Database) -> None:
         async with db.write() as session:
-            await api_tokens.revoke(session, token_id=parsed)
+            token = await api_tokens.revoke(session, token_id=parsed)
+            await audit.record(
+                session,
+                principal=audit.operator(token.org_id),
+                action="token.revoke",
+                subject=f"token:{token.id}",
+            )
 
     _run(work)
     console.print(f"revoked token {token_id}")
+
+
+@app.command("audit")
+def audit_command(
+    org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many entries, newest first.")] = 50,
+) -> None:
+    """Show the audit trail: who (token and role) did what, when and from where."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            org_id = (await organisations.get_by_name_or_raise(session, name=org)).id if org else None
+            return [audit.describe(e) for e in await audit.get_all(session, org_id=org_id, limit=limit)]
+
+    table = Table("when", "action", "subject", "actor", "from", "details")
+    for entry in _run(work):
+        actor = entry["actor"]
+        who = f"{actor['role']} {actor['user'] or ''} {actor['token_id'] or ''}".strip()
+        details = ", ".join(f"{k}={v}" for k, v in entry["details"].items())
+        table.add_row(
+            entry["at"], entry["action"], entry["subject"], who, entry["client_address"] or "", details
+        )
+    console.print(table)
 
 
 def _parse_since(value: str | None) -> datetime | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatkeep.core import api_tokens, organisations
+from chatkeep.core import api_tokens, audit, organisations
 from chatkeep.core.errors import Conflict
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
@@ -21,8 +21,10 @@ async def bootstrap(db: Database) -> api_tokens.IssuedToken | None:
             if await organisations.any_exist(session):
                 return None
             org = await organisations.create(session, name=DEFAULT_ORG)
-            return await api_tokens.create(
+            issued = await api_tokens.create(
                 session, org=org, user_id="admin", role=Role.ADMIN, name="bootstrap"
             )
+            await audit.record(session, principal=audit.system(org.id), **audit.token_created(issued.token))
+            return issued
     except Conflict:
         return None

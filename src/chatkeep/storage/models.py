@@ -183,3 +183,28 @@ class ConsoleSession(Base):
 MESSAGES = cast(Table, Message.__table__)
 CONVERSATIONS = cast(Table, Conversation.__table__)
 USAGE_RECORDS = cast(Table, UsageRecord.__table__)
+
+
+class AuditEntry(Base):
+    """Who changed what, when and from where. Append-only: the database refuses UPDATE and DELETE on it.
+
+    `org_id` is not a foreign key, so an organisation's trail outlives anything deleted in it.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_org_created", "org_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    actor_token_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_user: Mapped[str | None] = mapped_column(String(255), default=None)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+AUDIT_ENTRIES = cast(Table, AuditEntry.__table__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chatkeep.core import conversation_search, conversations, screening
+from chatkeep.core import audit, conversation_search, conversations, screening
 from chatkeep.core.callers import Caller
 from chatkeep.core.conversation_search import ConversationQuery
 from chatkeep.core.conversations import NewMessage
@@ -144,6 +144,12 @@ async def set_archived(db: Database, caller: Caller, conversation_id: uuid.UUID,
             session, principal=caller.principal, conversation_id=conversation_id, for_update=True
         )
         conversations.set_archived(conversation, principal=caller.principal, archived=archived)
+        await audit.record(
+            session,
+            principal=caller.principal,
+            action=audit.archive_action(archived),
+            subject=f"conversation:{conversation_id}",
+        )
 
 
 async def delete(db: Database, caller: Caller, conversation_id: uuid.UUID) -> None:
@@ -153,3 +159,9 @@ async def delete(db: Database, caller: Caller, conversation_id: uuid.UUID) -> No
             session, principal=caller.principal, conversation_id=conversation_id, for_update=True
         )
         await conversations.delete(session, conversation=conversation)
+        await audit.record(
+            session,
+            principal=caller.principal,
+            action="conversation.delete",
+            subject=f"conversation:{conversation_id}",
+        )

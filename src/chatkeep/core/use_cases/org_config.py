@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatkeep.core import org_config
+from chatkeep.core import audit, org_config
 from chatkeep.core.callers import Caller
 from chatkeep.core.errors import Forbidden
 from chatkeep.core.org_config import AIConfig
@@ -24,6 +24,10 @@ async def update(
     if caller.principal.role != Role.ADMIN:
         raise Forbidden("only an admin token may change the organisation's AI config")
     async with db.write() as session:
-        return await org_config.update(
+        updated = await org_config.update(
             session, principal=caller.principal, changes=changes, known_models=known_models
         )
+        await audit.record(
+            session, principal=caller.principal, **audit.config_change(caller.principal, changes)
+        )
+        return updated
