@@ -45,6 +45,8 @@ ACTIONS = frozenset(
     }
 )
 QUOTA_FIELDS = frozenset({"requests_per_minute", "monthly_token_quota"})
+# Config fields whose new value the trail records (numbers, never text).
+VALUE_FIELDS = QUOTA_FIELDS | {"retention_days"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ def config_change(principal: Principal, changes: dict[str, Any]) -> dict[str, An
     else:
         action = "config.update"
     details: dict[str, Any] = {"fields": sorted(fields)}
-    details.update({name: changes[name] for name in sorted(fields & QUOTA_FIELDS)})
+    details.update({name: changes[name] for name in sorted(fields & VALUE_FIELDS)})
     return {"action": action, "subject": f"org:{principal.org_name}", "details": details}
 
 

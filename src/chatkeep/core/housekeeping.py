@@ -1,4 +1,4 @@
-"""Background upkeep that must never block requests: purging expired sessions."""
+"""Background upkeep that must never block requests: purging expired sessions and applying retention."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from chatkeep.core import console_sessions, conversations
+from chatkeep.core import console_sessions, conversations, retention
 from chatkeep.storage.database import Database
 
 log = logging.getLogger("chatkeep.housekeeping")
@@ -42,6 +42,9 @@ async def run_forever(db: Database, *, interval: float, stale_turn_seconds: floa
                 log.info("purged %d expired sessions", purged)
             async with db.write() as session:
                 await console_sessions.purge_ended(session)
+            retained = await retention.purge(db)
+            if retained:
+                log.info("deleted %d conversations past their organisation's retention", retained)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -27,6 +27,8 @@ class AIConfig(BaseModel):
     # Limits (see core.limits): None = the server default, -1 = no limit, otherwise the cap.
     requests_per_minute: int | None = Field(default=None, ge=-1)
     monthly_token_quota: int | None = Field(default=None, ge=-1)
+    # Conversations untouched for this many days are deleted by the housekeeping (core.retention).
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     def allows(self, model_id: str) -> bool:
         return not self.enabled_models or model_id in self.enabled_models

@@ -25,6 +25,7 @@ class ConfigUpdate(WireModel):
     guard_policy: dict[str, Any] | None = None
     requests_per_minute: int | None = Field(default=None, ge=-1)
     monthly_token_quota: int | None = Field(default=None, ge=-1)
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
 
 @router.get("/config", operation_id="getAIConfig", response_model=org_config.AIConfig)
