@@ -253,6 +253,13 @@ def start_arms(
             url = f"sqlite+aiosqlite:///{workdir / 'baseline.db'}"
             server = servers.start_chatkeep(name, workdir, url, models, source=baseline)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
+        elif name == "chatkeep-traced":
+            # Tracing on, every span exported over OTLP/HTTP (to the mock upstream, which drops them).
+            url = f"sqlite+aiosqlite:///{workdir / 'traced.db'}"
+            server = servers.start_chatkeep(
+                name, workdir, url, models, extra_env={"CHATKEEP_OTLP_ENDPOINT": upstream.url}
+            )
+            arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
         elif name == "chatkeep-pg":
             url = stack.enter_context(servers.postgres_database())
             server = servers.start_chatkeep(name, workdir, url, models)
@@ -261,7 +268,9 @@ def start_arms(
             server = servers.start_litellm(workdir, upstream)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "litellm"))
         else:
-            raise SystemExit(f"unknown arm {name!r}; known: {', '.join(ARMS)} (and chatkeep-baseline)")
+            raise SystemExit(
+                f"unknown arm {name!r}; known: {', '.join(ARMS)} (and chatkeep-baseline, chatkeep-traced)"
+            )
     return arms
 
 

@@ -142,7 +142,13 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 def start_chatkeep(
-    name: str, workdir: Path, database_url: str, models_file: Path, *, source: Path | None = None
+    name: str,
+    workdir: Path,
+    database_url: str,
+    models_file: Path,
+    *,
+    source: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
     """Migrate, create the `bench` organisation and a service token with the CLI, then serve.
 
@@ -151,7 +157,7 @@ def start_chatkeep(
     """
     data_dir = workdir / name
     data_dir.mkdir(exist_ok=True)
-    env = _chatkeep_env(database_url, data_dir, models_file)
+    env = {**_chatkeep_env(database_url, data_dir, models_file), **(extra_env or {})}
     if source is not None:
         env["PYTHONPATH"] = str(source.resolve())
     _cli(env, "org", "create", ORG)

@@ -6,7 +6,7 @@
 a name containing `buffered` gets everything at once (a JSON completion, or the whole SSE stream in one
 write when `stream` is true); any other name gets `--deltas` SSE chunks, the i-th sent at i x `--interval`
 after the request arrived (absolute times, so the cadence never drifts), then a usage chunk and `[DONE]`.
-`GET /v1/models` lists two models. Every byte of every answer is encoded once at start, and the server is
+`GET /v1/models` lists two models; `POST /v1/traces` accepts (and drops) OTLP spans. Every byte of every answer is encoded once at start, and the server is
 raw asyncio with httptools' C parser on uvloop, so it costs microseconds per frame and is never the
 bottleneck of a benchmark that puts a Python gateway in front of it.
 """
@@ -41,6 +41,7 @@ class Answers:
     buffered_json: bytes
     models_json: bytes
     not_found: bytes
+    traces_accepted: bytes
 
 
 def _chunk(payload: bytes) -> bytes:
@@ -103,6 +104,7 @@ def build_answers(deltas: int) -> Answers:
         buffered_json=_response("200 OK", "application/json", orjson.dumps(completion)),
         models_json=_response("200 OK", "application/json", orjson.dumps(models)),
         not_found=_response("404 Not Found", "application/json", b'{"error":{"message":"not found"}}'),
+        traces_accepted=_response("200 OK", "application/x-protobuf", b""),
     )
 
 
@@ -155,6 +157,8 @@ class UpstreamProtocol(asyncio.Protocol):
             self._complete(transport, b"".join(self.body))
         elif path.endswith(b"/models"):
             transport.write(self.answers.models_json)
+        elif path.endswith(b"/v1/traces"):  # an OTLP/HTTP sink for the traced chatkeep arm
+            transport.write(self.answers.traces_accepted)
         else:
             transport.write(self.answers.not_found)
 
