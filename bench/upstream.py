@@ -6,9 +6,10 @@
 a name containing `buffered` gets everything at once (a JSON completion, or the whole SSE stream in one
 write when `stream` is true); any other name gets `--deltas` SSE chunks, the i-th sent at i x `--interval`
 after the request arrived (absolute times, so the cadence never drifts), then a usage chunk and `[DONE]`.
-`GET /v1/models` lists two models; `POST /v1/traces` accepts (and drops) OTLP spans. Every byte of every answer is encoded once at start, and the server is
-raw asyncio with httptools' C parser on uvloop, so it costs microseconds per frame and is never the
-bottleneck of a benchmark that puts a Python gateway in front of it.
+`GET /v1/models` lists two models; `POST /v1/traces` accepts (and drops) OTLP spans. Every byte of every
+answer is encoded once at start, and the server is raw asyncio with httptools' C parser on uvloop, so it
+costs microseconds per frame and is never the bottleneck of a benchmark that puts a Python gateway in
+front of it.
 """
 
 from __future__ import annotations
