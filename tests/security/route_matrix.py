@@ -31,6 +31,9 @@ PUBLIC = frozenset(
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/redoc"),
+        # Prometheus' scrape target: counts by route, model and organisation name, never content. Public
+        # unless CHATKEEP_METRICS_TOKEN is set (tests/unit/observability checks the token when it is).
+        ("GET", "/metrics"),
     }
 )
 OK = frozenset({200})
@@ -109,6 +112,19 @@ QUANT: dict[tuple[str, str], Probe] = {
     ],
 }
 
+# chatkeep's own API: Bearer tokens with the organisation in the path, as the Quant dialect.
+NATIVE_PREFIX = "/native/v1/organisations/{organisation}"
+NATIVE: dict[tuple[str, str], Probe] = {
+    ("GET", "/conversations/{conversation_id}/export"): lambda v: [
+        Call(f"/conversations/{v.session_id}/export", NOT_FOUND, NOT_FOUND),
+        Call(f"/conversations/{v.session_id}/export", NOT_FOUND, NOT_FOUND, params={"format": "markdown"}),
+    ],
+    ("GET", "/audit"): lambda v: [
+        Call("/audit", OK, FORBIDDEN),
+        Call("/audit", OK, FORBIDDEN, params={"limit": "5"}),
+    ],
+}
+
 WALDUR: dict[tuple[str, str], Probe] = {
     ("GET", "/api/chat-sessions/"): lambda v: [Call("/api/chat-sessions/", OK, OK)],
     ("GET", "/api/chat-sessions/current/"): lambda v: [Call("/api/chat-sessions/current/", OK, OK)],
@@ -166,6 +182,9 @@ def probes() -> dict[tuple[str, str], tuple[str | None, Probe]]:
         for (method, path), probe in QUANT.items()
     }
     table.update({key: (None, probe) for key, probe in WALDUR.items()})
+    table.update(
+        {(method, NATIVE_PREFIX + path): (NATIVE_PREFIX, probe) for (method, path), probe in NATIVE.items()}
+    )
     return table
 
 

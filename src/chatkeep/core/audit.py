@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatkeep.core.errors import InvalidInput
+from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.principals import Principal
 from chatkeep.observability import request_context
 from chatkeep.storage.models import AUDIT_ENTRIES, ApiToken, AuditEntry
@@ -155,7 +155,7 @@ async def get_all(
     if before is not None:
         anchor = await session.get(AuditEntry, before)
         if anchor is None or (org_id is not None and anchor.org_id != org_id):
-            raise InvalidInput("unknown cursor", field="before")
+            raise NotFound("no audit entry with that id to continue after", field="before")
         last = tuple_(
             literal(anchor.created_at, AuditEntry.created_at.type), literal(anchor.id, AuditEntry.id.type)
         )

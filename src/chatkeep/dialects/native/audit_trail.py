@@ -20,7 +20,10 @@ AdminCaller = Annotated[Caller, Depends(bearer_caller(org_in_path=True, admin=Tr
 @router.get(
     "/audit",
     operation_id="listAuditEntries",
-    responses={403: {"description": "Not an admin token of this organisation"}},
+    responses={
+        403: {"description": "Not an admin token of this organisation"},
+        404: {"description": "`before` names no entry of this organisation"},
+    },
 )
 async def list_entries(
     caller: AdminCaller,
