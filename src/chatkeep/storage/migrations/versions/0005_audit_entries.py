@@ -1,7 +1,7 @@
 """audit trail: an append-only table of administrative actions
 
 Revision ID: a7c3e91f0d24
-Revises: 0003
+Revises: c0501e5e5510
 Create Date: 2026-12-07 04:05:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import chatkeep.storage.types
 
 revision = "a7c3e91f0d24"
-down_revision = "0003"
+down_revision = "c0501e5e5510"  # the console sessions (main); written against 0003 at first
 branch_labels = None
 depends_on = None
 
