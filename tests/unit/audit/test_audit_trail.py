@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from chatkeep.core import api_tokens as tokens_core
 from chatkeep.core import audit
 from chatkeep.core.bootstrap import bootstrap
+from chatkeep.core.use_cases import api_tokens as token_use
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
 from tests.fakes import ScriptedProvider
@@ -152,3 +154,19 @@ async def test_the_first_start_token_is_recorded_as_the_systems(tmp_path: Path) 
         assert entry.details == {"user": "admin", "role": "admin", "name": "bootstrap"}
     finally:
         await fresh.dispose()
+
+
+async def test_tokens_issued_and_revoked_by_an_admin_are_recorded(
+    scripted_client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    async with db.read() as session:
+        admin = await tokens_core.authenticate(session, secret=tenant.admin)
+    issued = await token_use.create(db, admin, user_id="new-user", role="member", name="laptop")
+    await token_use.revoke(db, admin, issued.token.id)
+    found = await entries(scripted_client, tenant)
+    assert [(e["action"], e["subject"]) for e in found[:2]] == [
+        ("token.revoke", f"token:{issued.token.id}"),
+        ("token.create", f"token:{issued.token.id}"),
+    ]
+    assert found[1]["details"] == {"user": "new-user", "role": "member", "name": "laptop"}
+    assert found[0]["actor"]["role"] == "admin" and issued.secret not in str(found)

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import select
 
-from chatkeep.core import api_tokens
+from chatkeep.core import api_tokens, audit
 from chatkeep.core.api_tokens import IssuedToken
 from chatkeep.core.callers import Caller
 from chatkeep.core.errors import Forbidden, InvalidInput, NotFound
@@ -44,9 +44,11 @@ async def create(
         org = await session.get(Organisation, caller.principal.org_id)
         if org is None:
             raise NotFound("organisation no longer exists", field="organisation")
-        return await api_tokens.create(
+        issued = await api_tokens.create(
             session, org=org, user_id=user_id.strip(), role=chosen, name=name or None
         )
+        await audit.record(session, principal=caller.principal, **audit.token_created(issued.token))
+        return issued
 
 
 async def revoke(db: Database, caller: Caller, token_id: uuid.UUID) -> ApiToken:
@@ -58,4 +60,8 @@ async def revoke(db: Database, caller: Caller, token_id: uuid.UUID) -> ApiToken:
         )
         if owned is None:
             raise NotFound("no such token in this organisation", field="token")
-        return await api_tokens.revoke(session, token_id=token_id)
+        token = await api_tokens.revoke(session, token_id=token_id)
+        await audit.record(
+            session, principal=caller.principal, action="token.revoke", subject=f"token:{token.id}"
+        )
+        return token
