@@ -99,3 +99,18 @@ async def get_all(
         .offset(offset)
     )
     return list(rows.scalars()), int(total or 0)
+
+
+async def user_named(
+    session: AsyncSession, *, principal: Principal, user_uuid_value: uuid.UUID
+) -> str | None:
+    """The user id a user UUID names in the caller's organisation: the caller, or anyone with a chat
+    session there; None if it names nobody."""
+    if user_uuid_value == user_uuid(principal.org_id, principal.user_id):
+        return principal.user_id
+    found: str | None = await session.scalar(
+        select(ChatSession.user_id).where(
+            ChatSession.org_id == principal.org_id, ChatSession.user_uuid == user_uuid_value
+        )
+    )
+    return found

@@ -23,7 +23,11 @@ from chatkeep.storage.models import ChatSession, Conversation, Message
 from chatkeep.storage.types import utcnow
 
 SEVERITIES = tuple(Severity)  # as the guards rank them, harmless first
-ORDER_FIELDS = {"created": Conversation.created_at, "modified": Conversation.updated_at}
+ORDER_FIELDS = {
+    "created": Conversation.created_at,
+    "modified": Conversation.updated_at,
+    "total_tokens": Conversation.total_tokens,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,9 @@ class ConversationQuery:
     max_severity: str | None = None  # exact match; "none" means never flagged
     created: DateRange = field(default_factory=DateRange)
     modified: DateRange = field(default_factory=DateRange)
+    total_tokens_min: int | None = None  # inclusive bounds on the conversation's token total
+    total_tokens_max: int | None = None
+    has_feedback: bool | None = None  # whether any of its answers has been rated
     text: str | None = None  # case-insensitive, over title, message text and the owner's user id
     untitled_name: str | None = None  # what an untitled conversation is called, so a search matches it
     order_by: Sequence[str] = ("-created",)
@@ -58,6 +65,8 @@ class TokenTotals:
     input_tokens: int = 0
     output_tokens: int = 0
     models: tuple[str, ...] = ()
+    messages: int = 0  # user and assistant messages, every version
+    rated: int = 0  # answers with feedback
 
 
 async def search(
@@ -84,18 +93,22 @@ async def token_totals(
             Message.model,
             func.coalesce(func.sum(Message.input_tokens), 0),
             func.coalesce(func.sum(Message.output_tokens), 0),
+            func.count(Message.id).filter(Message.role.in_(("user", "assistant"))),
+            func.count(Message.feedback_score),
         )
         .where(Message.conversation_id.in_(conversation_ids))
         .group_by(Message.conversation_id, Message.model)
     )
-    sums: dict[uuid.UUID, list[Any]] = defaultdict(lambda: [0, 0, set()])
-    for conversation_id, model, input_tokens, output_tokens in rows:
+    sums: dict[uuid.UUID, list[Any]] = defaultdict(lambda: [0, 0, set(), 0, 0])
+    for conversation_id, model, input_tokens, output_tokens, messages, rated in rows:
         entry = sums[conversation_id]
         entry[0] += int(input_tokens or 0)
         entry[1] += int(output_tokens or 0)
         if model:
             entry[2].add(model)
-    return {cid: TokenTotals(i, o, tuple(sorted(models))) for cid, (i, o, models) in sums.items()}
+        entry[3] += int(messages or 0)
+        entry[4] += int(rated or 0)
+    return {cid: TokenTotals(i, o, tuple(sorted(models)), n, r) for cid, (i, o, models, n, r) in sums.items()}
 
 
 def _conditions(principal: Principal, query: ConversationQuery) -> list[ColumnElement[bool]]:
@@ -121,9 +134,23 @@ def _conditions(principal: Principal, query: ConversationQuery) -> list[ColumnEl
         conditions.append(Conversation.max_severity == query.max_severity)
     conditions += _in_days(Conversation.created_at, query.created)
     conditions += _in_days(Conversation.updated_at, query.modified)
+    if query.total_tokens_min is not None:
+        conditions.append(Conversation.total_tokens >= query.total_tokens_min)
+    if query.total_tokens_max is not None:
+        conditions.append(Conversation.total_tokens <= query.total_tokens_max)
+    if query.has_feedback is not None:
+        rated = exists().where(
+            Message.conversation_id == Conversation.id, Message.feedback_score.is_not(None)
+        )
+        conditions.append(rated if query.has_feedback else ~rated)
     if query.text:
         conditions.append(_matches_text(query.text, query.untitled_name))
     return conditions
+
+
+def conditions(principal: Principal, query: ConversationQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a query: visibility first, then its filters (for aggregates over them)."""
+    return _conditions(principal, query)
 
 
 def _day_start(day: date) -> datetime:

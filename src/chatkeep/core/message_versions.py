@@ -55,6 +55,21 @@ def link_versions(messages: Sequence[Message], leaf_id: uuid.UUID | None) -> lis
         for message in group:
             replaces[message.id] = previous
             previous = message.id
+    # The first answer to an edited message has no earlier sibling, but it supersedes the answer to the
+    # version that was edited: the newest earlier child of that version with the same role.
+    for message in messages:
+        if replaces[message.id] is not None or message.parent_id is None:
+            continue
+        edited = replaces.get(message.parent_id)
+        if edited is None:
+            continue
+        earlier = [
+            m
+            for m in siblings.get((edited, message.role), ())
+            if (m.created_at, m.id) < (message.created_at, message.id)
+        ]
+        if earlier:
+            replaces[message.id] = earlier[-1].id
     return [MessageVersion(m, replaces[m.id], m.id not in active) for m in messages]
 
 

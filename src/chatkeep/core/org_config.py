@@ -29,6 +29,10 @@ class AIConfig(BaseModel):
     monthly_token_quota: int | None = Field(default=None, ge=-1)
     # Conversations untouched for this many days are deleted by the housekeeping (core.retention).
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    # Every user's token limits where staff set none of their own (see core.token_quotas); None: no limit.
+    user_daily_token_limit: int | None = Field(default=None, ge=-1)
+    user_weekly_token_limit: int | None = Field(default=None, ge=-1)
+    user_monthly_token_limit: int | None = Field(default=None, ge=-1)
 
     def allows(self, model_id: str) -> bool:
         return not self.enabled_models or model_id in self.enabled_models

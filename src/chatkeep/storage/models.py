@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -80,6 +81,10 @@ class Conversation(Base):
     active_leaf_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    # Generation settings chosen when the conversation was created (Quant's older family); None: defaults.
+    system_prompt: Mapped[str | None] = mapped_column(Text, default=None)
+    max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    temperature: Mapped[float | None] = mapped_column(Float, default=None)
     is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     max_severity: Mapped[str] = mapped_column(String(16), default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -118,6 +123,11 @@ class Message(Base):
     injection_categories: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     pii_categories: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     action_taken: Mapped[str] = mapped_column(String(16), default="allow")
+    # The owner's rating of an answer: thumbs up (True) or down, with an optional comment and category.
+    feedback_score: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    feedback_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    feedback_category: Mapped[str | None] = mapped_column(String(32), default=None)
+    feedback_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -176,6 +186,37 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class TokenQuota(Base):
+    """A user's own token limits per day, week and month. None: the organisation's default; -1: none."""
+
+    __tablename__ = "token_quotas"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    daily_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    weekly_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    monthly_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SystemPrompt(Base):
+    """Instructions an organisation's staff keep for the assistant; at most one is active and used."""
+
+    __tablename__ = "system_prompts"
+    __table_args__ = (Index("ix_system_prompts_org_created", "org_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str] = mapped_column(Text, default="")
+    custom_instructions: Mapped[str] = mapped_column(Text, default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # The tables themselves, for plain statements on hot paths: the ORM-enabled forms of the same INSERT or

@@ -8,10 +8,10 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from chatkeep.core import conversations, org_config, screening
+from chatkeep.core import conversations, org_config, screening, system_prompts, token_quotas
 from chatkeep.core.content import media_kinds
 from chatkeep.core.context import fit_to_window
-from chatkeep.core.errors import InvalidInput
+from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.limits import Limits
 from chatkeep.core.model_choice import resolve_model
 from chatkeep.core.turns import scope
@@ -56,11 +56,15 @@ class TurnEngine:
         """
         principal = request.principal
         config = request.config
-        if config is None or self.limits.has_quota(config):
-            async with self.db.read() as session:
-                if config is None:
-                    config = await org_config.get(session, principal=principal)
-                await self.limits.check_quota(session, principal=principal, config=config)
+        async with self.db.read() as session:
+            if config is None:
+                config = await org_config.get(session, principal=principal)
+            await self.limits.check_quota(session, principal=principal, config=config)
+            await token_quotas.check(
+                session, principal=principal, user_id=principal.acting_user(request.user_id), config=config
+            )
+            # Staff's active prompt is trusted like the organisation's configured one.
+            staff_prompt = await system_prompts.active_instructions(session, org_id=principal.org_id)
         model = self._choose_model(request, config)
         self._check_capabilities(model, request)
         options = request.options
@@ -72,7 +76,9 @@ class TurnEngine:
         # The organisation's own system prompt is trusted; everything after it came from the caller.
         system = (
             "\n\n".join(
-                p for p in (config.system_prompt, screened.system_prompt, *system_texts(incoming)) if p
+                p
+                for p in (config.system_prompt, staff_prompt, screened.system_prompt, *system_texts(incoming))
+                if p
             )
             or None
         )
@@ -180,6 +186,9 @@ class TurnEngine:
                     conversation_id=request.conversation_id,
                     for_update=True,
                 )
+                if request.own_conversation_only and conversation.user_id != request.principal.user_id:
+                    # Staff may read other people's conversations, but not speak in them.
+                    raise NotFound("conversation not found", field="conversation")
             placement = await plan_input(session, conversation, request, incoming)
             reserved = conversations.NewMessage(
                 role="assistant", content="", status="in_progress", model=reservation.model.id

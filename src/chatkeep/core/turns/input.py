@@ -8,7 +8,7 @@ from typing import Any
 
 from chatkeep.core import conversations
 from chatkeep.core.content import blocks_to_json
-from chatkeep.core.errors import InvalidInput
+from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.turns.request import TurnRequest
 from chatkeep.guards import GuardVerdict
 from chatkeep.providers.base import ChatMessage
@@ -70,10 +70,15 @@ async def plan_input(
     parent_id: uuid.UUID | None = None
     if request.mode == "edit":
         assert request.edit_message_id is not None
+        stored = await session.get(Message, request.edit_message_id)
+        if stored is None or stored.conversation_id != conversation.id:
+            raise NotFound("message not found", field="message")
+        if stored.role != "user":
+            raise InvalidInput("only a user message can be edited", field="edited_message")
         target = await _on_visible_path(session, conversation, request.edit_message_id)
-        if target is None or target.role != "user":
+        if target is None:
             raise InvalidInput(
-                "the edited message must be a user message of this conversation", field="edited_message"
+                "the edited message must be on the conversation's visible history", field="edited_message"
             )
         parent_id = target.parent_id
     new = [s for s in _new_messages(incoming) if s.message.role != "system"]

@@ -39,6 +39,8 @@ class TurnRequest:
     user_id: str | None = None
     mode: Mode = "append"
     edit_message_id: uuid.UUID | None = None
+    # Only the caller's own conversation, even for roles that may read everyone's (Waldur's rule).
+    own_conversation_only: bool = False
     # The organisation's AI config when the caller already read it (with the token): no second read.
     config: AIConfig | None = None
 

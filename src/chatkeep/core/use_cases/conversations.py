@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chatkeep.core import audit, conversation_search, conversations, screening
+from chatkeep.core import audit, conversation_search, conversation_stats, conversations, screening
 from chatkeep.core.callers import Caller
 from chatkeep.core.conversation_search import ConversationQuery
+from chatkeep.core.conversation_stats import ConversationStats
 from chatkeep.core.conversations import NewMessage
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Conversation, Message
@@ -97,6 +98,12 @@ async def search(db: Database, caller: Caller, query: ConversationQuery, *, limi
         )
         totals = await conversation_search.token_totals(session, conversation_ids=[r.id for r in rows])
     return Found(rows=rows, total=total, token_totals=totals)
+
+
+async def stats(db: Database, caller: Caller, query: ConversationQuery) -> ConversationStats:
+    """Totals over the conversations matching a filtered query."""
+    async with db.read() as session:
+        return await conversation_stats.totals(session, principal=caller.principal, query=query)
 
 
 async def get_one(db: Database, caller: Caller, conversation_id: uuid.UUID) -> Found:

@@ -26,6 +26,9 @@ class ConfigUpdate(WireModel):
     requests_per_minute: int | None = Field(default=None, ge=-1)
     monthly_token_quota: int | None = Field(default=None, ge=-1)
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    user_daily_token_limit: int | None = Field(default=None, ge=-1)
+    user_weekly_token_limit: int | None = Field(default=None, ge=-1)
+    user_monthly_token_limit: int | None = Field(default=None, ge=-1)
 
 
 @router.get("/config", operation_id="getAIConfig", response_model=org_config.AIConfig)

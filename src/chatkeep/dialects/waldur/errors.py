@@ -15,6 +15,7 @@ FIELDS = {
     "ordering": "o",
     "severity": "max_severity",
     "conversation": "thread_uuid",
+    "messages": "input",
 }
 
 # DRF's `get_object` sentence for any object that is absent or not visible.
@@ -23,11 +24,18 @@ NOT_FOUND = "Not found."
 # The sentences Waldur's stream view answers with when a thread or a message is not found.
 STREAM_NOT_FOUND = {"conversation": "Thread not found.", "message": "Message not found."}
 
-# Waldur clients show `detail` to people: DRF's throttling sentence, and Waldur's own quota sentence.
+# Waldur clients show `detail` to people: DRF's throttling sentence, and Waldur's own quota sentences.
 LIMIT_DETAIL = {
     "requests_per_minute": "Request was throttled. Expected available in {seconds} seconds.",
     "monthly_token_quota": "Monthly token limit exceeded.",
+    "daily_user_token_quota": "Daily token limit exceeded.",
+    "weekly_user_token_quota": "Weekly token limit exceeded.",
+    "monthly_user_token_quota": "Monthly token limit exceeded.",
 }
+# Waldur answers a used-up token quota with 409 Conflict (not 429: waiting a few seconds will not help).
+TOKEN_QUOTAS = frozenset(
+    {"monthly_token_quota", "daily_user_token_quota", "weekly_user_token_quota", "monthly_user_token_quota"}
+)
 
 # DRF's TokenAuthentication challenges with `Token`.
 AUTH_SCHEME = "Token"
@@ -61,7 +69,9 @@ def render(
 
 
 def render_rate_limited(exc: errors.RateLimited, *, seconds: int, reset_at: str) -> JSONResponse:
-    """A superset of DRF's `{detail}` and Waldur 8.0.7's throttling body."""
+    """A superset of DRF's `{detail}` and Waldur 8.0.7's throttling body; Waldur's 409 for token quotas."""
+    if exc.limit in TOKEN_QUOTAS:
+        return JSONResponse({"detail": LIMIT_DETAIL[exc.limit]}, status_code=409)
     return JSONResponse(
         {
             "detail": LIMIT_DETAIL.get(exc.limit, exc.message).format(seconds=seconds),

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from chatkeep.core.use_cases import feedback as feedback_use
 from chatkeep.core.use_cases import messages as message_use
 from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
-from chatkeep.dialects.waldur.params import QueryErrors, UuidText, boolean
-from chatkeep.dialects.waldur.schemas import ErrorOut, MessageOut
+from chatkeep.dialects.waldur.params import QueryErrors, UuidText, boolean, path_uuid
+from chatkeep.dialects.waldur.schemas import ErrorOut, FeedbackIn, MessageOut
 
 router = APIRouter(tags=["chat-messages"], responses={401: {"model": ErrorOut}})
 # Waldur's message role enum has only these two; system and tool rows stay out of this view.
@@ -35,8 +36,6 @@ async def list_messages(
     errors = QueryErrors()
     thread_id = errors.uuid("thread", thread)
     errors.raise_if_any()
-    if boolean(feedback_score) is not None:
-        return []  # no feedback is stored (every message renders feedback_score null), so none matches
     versions = await message_use.versions(
         db,
         caller,
@@ -45,4 +44,22 @@ async def list_messages(
         flagged=boolean(is_flagged),
         roles=WALDUR_ROLES,
     )
+    rated = boolean(feedback_score)
+    if rated is not None:
+        versions = [v for v in versions if v.message.feedback_score is rated]
     return [render.message(v, detections=caller.principal.sees_whole_org) for v in versions]
+
+
+@router.post(
+    "/chat-messages/{uuid}/feedback/",
+    operation_id="chat_messages_feedback",
+    response_model=None,
+    responses={200: {"model": MessageOut}, 400: {"model": dict[str, list[str]]}, 404: {"model": ErrorOut}},
+)
+async def give_feedback(uuid: str, body: FeedbackIn, caller: WaldurCaller, db: DB) -> dict[str, Any]:
+    """Rate an answer in one of the caller's own threads (again to change it); a thumbs-up drops the
+    category. Anyone else's message is not found, staff's too, as in Waldur."""
+    version = await feedback_use.give(
+        db, caller, path_uuid(uuid), score=body.score, comment=body.comment, category=body.category
+    )
+    return render.message(version, detections=caller.principal.sees_whole_org)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Collection, Sequence
@@ -86,6 +87,19 @@ class QueryErrors:
             pass
         self.add(name, "Enter a valid date.")
         return None
+
+    def number(self, name: str, raw: str | None) -> int | None:
+        """A NumberFilter bound; token counts are whole, so a fraction is rounded down."""
+        if raw is None or not raw.strip():
+            return None
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or abs(value) > 2**63 - 1:
+            self.add(name, "Enter a number.")
+            return None
+        return math.floor(value)
 
     def choice(self, name: str, raw: str | None, choices: Collection[str]) -> str | None:
         if not raw:

@@ -8,9 +8,11 @@ from typing import Any
 
 from chatkeep.core import chat_sessions
 from chatkeep.core.conversation_search import TokenTotals
+from chatkeep.core.conversation_stats import ConversationStats
 from chatkeep.core.message_versions import MessageVersion
+from chatkeep.core.token_quotas import PeriodUsage
 from chatkeep.guards import Severity
-from chatkeep.storage.models import ChatSession, Conversation
+from chatkeep.storage.models import ChatSession, Conversation, SystemPrompt
 
 UNTITLED = "New chat"
 SESSION_FIELDS = frozenset({"uuid", "user", "user_username", "user_full_name", "created", "modified"})
@@ -80,7 +82,8 @@ def thread(row: Conversation, totals: TokenTotals | None = None) -> dict[str, An
         "chat_session": hex_id(chat_sessions.session_id(row.org_id, row.user_id)),
         "flags": {"is_flagged": row.is_flagged, "max_severity": row.max_severity} if flagged else {},
         "is_archived": row.archived,
-        "message_count": row.message_count,  # the visible history: superseded versions do not count
+        # As Waldur counts: every user and assistant message, superseded versions too.
+        "message_count": totals.messages,
         "is_flagged": row.is_flagged,
         "max_severity": row.max_severity,
         "user_username": row.user_id,
@@ -93,7 +96,7 @@ def thread(row: Conversation, totals: TokenTotals | None = None) -> dict[str, An
         "title_gen_input_tokens": None,
         "title_gen_output_tokens": None,
         "models_used": ",".join(totals.models),
-        "has_feedback": False,
+        "has_feedback": totals.rated > 0,
     }
 
 
@@ -114,17 +117,19 @@ def message(version: MessageVersion, *, detections: bool) -> dict[str, Any]:
         "model": m.model,
         "input_tokens": m.input_tokens,
         "output_tokens": m.output_tokens,
-        "feedback_score": None,
-        "feedback_comment": None,
-        "feedback_category": None,
-        "feedback_submitted_at": None,
+        "feedback_score": m.feedback_score,
+        "feedback_comment": m.feedback_comment,
+        "feedback_category": m.feedback_category,
+        "feedback_submitted_at": timestamp(m.feedback_submitted_at) if m.feedback_submitted_at else None,
     }
     if detections:
         body |= {
             "is_flagged": m.is_flagged,
             "severity": m.severity if m.severity in SEVERITIES else "none",
             "injection_categories": _categories(m.injection_categories, m.severity),
-            "pii_categories": _categories(m.pii_categories, m.severity),
+            "pii_categories": {
+                waldur_pii_name(k): v for k, v in _categories(m.pii_categories, m.severity).items()
+            },
             "action_taken": _action(m.action_taken, flagged=m.is_flagged),
         }
     return body
@@ -142,3 +147,82 @@ def _action(stored: str, *, flagged: bool) -> str:
     if stored in ACTIONS:
         return stored
     return "flag" if flagged else "allow"
+
+
+def waldur_pii_name(category: str) -> str:
+    """Waldur's name for a PII or secret category (chatkeep's own names stay in the other dialects)."""
+    if category.startswith("pii_"):
+        return category
+    return WALDUR_PII_NAMES.get(category, f"pii_{category}")
+
+
+# chatkeep's guard category → the name Waldur's detector reports for the same finding.
+WALDUR_PII_NAMES = {
+    "email": "pii_email",
+    "phone": "pii_phone_e164",
+    "payment_card": "pii_credit_card",
+    "test_payment_card": "pii_credit_card",
+    "iban": "pii_iban_general",
+    "ee_isikukood": "pii_estonian_id",
+    "fi_hetu": "pii_finland_hetu",
+    "es_dni": "pii_spain_dni",
+    "es_nie": "pii_spain_nie",
+    "pl_pesel": "pii_poland_pesel",
+    "aws_access_key": "pii_aws_access_key",
+    "aws_secret_key": "pii_aws_secret_key",
+    "github_token": "pii_github_token",
+    "gitlab_token": "pii_gitlab_pat",
+    "slack_token": "pii_slack_token",
+    "slack_webhook": "pii_slack_webhook",
+    "stripe_key": "pii_stripe_key",
+    "google_api_key": "pii_gcp_api_key",
+    "generic_api_key": "pii_generic_api_key",
+    "password": "pii_password_context",
+    "database_url": "pii_database_url",
+    "jwt": "pii_jwt",
+    "bearer_token": "pii_bearer_token",
+    "private_key": "pii_private_key",
+}
+
+
+def thread_stats(stats: ConversationStats) -> dict[str, Any]:
+    return {
+        "threads_total": stats.conversations,
+        # One chat session per user: as many sessions as users own the matching threads.
+        "sessions_total": stats.users,
+        "users_total": stats.users,
+        "messages_total": stats.messages,
+        "input_tokens_total": stats.input_tokens,
+        "output_tokens_total": stats.output_tokens,
+        "total_tokens": stats.input_tokens + stats.output_tokens,
+        "flagged_total": stats.flagged,
+        "feedback_positive": stats.rated_up,
+        "feedback_negative": stats.rated_down,
+        "satisfaction_rate": stats.satisfaction,
+    }
+
+
+def quota_usage(periods: list[PeriodUsage]) -> dict[str, Any]:
+    """Waldur's TokenQuotaUsageResponse; a default of "no limit" shows as -1 (Waldur's unlimited)."""
+    body: dict[str, Any] = {}
+    for p in periods:
+        body |= {
+            f"{p.period}_limit": p.own_limit,
+            f"{p.period}_usage": p.usage,
+            f"{p.period}_remaining": p.remaining,
+            f"{p.period}_reset_at": timestamp(p.resets_at),
+            f"{p.period}_system_default": -1 if p.default_limit is None else p.default_limit,
+        }
+    return body
+
+
+def system_prompt(row: SystemPrompt) -> dict[str, Any]:
+    return {
+        "uuid": hex_id(row.id),
+        "name": row.name,
+        "description": row.description,
+        "custom_instructions": row.custom_instructions,
+        "is_active": row.is_active,
+        "created": timestamp(row.created_at),
+        "modified": timestamp(row.updated_at),
+    }

@@ -11,7 +11,8 @@ from pydantic import WithJsonSchema
 from chatkeep.core import conversation_search
 from chatkeep.core.conversation_search import ConversationQuery, DateRange
 from chatkeep.core.use_cases import conversations as conversation_use
-from chatkeep.dialects.deps import DB, WaldurCaller
+from chatkeep.core.use_cases import turns as turn_use
+from chatkeep.dialects.deps import DB, Engine, WaldurCaller
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.pagination import page_request, paginated
 from chatkeep.dialects.waldur.params import (
@@ -23,11 +24,12 @@ from chatkeep.dialects.waldur.params import (
     fields,
     path_uuid,
 )
-from chatkeep.dialects.waldur.schemas import ErrorOut, ThreadOut
+from chatkeep.dialects.waldur.schemas import ErrorOut, ThreadOut, ThreadStatsOut
 
 router = APIRouter(tags=["chat-threads"], responses={401: {"model": ErrorOut}})
-ORDERINGS = ("created", "-created", "modified", "-modified")
-ORDERING_PATTERN = "^-?(created|modified)(,-?(created|modified))*$"
+ORDER_KEYS = ("created", "modified", "total_tokens")
+ORDERINGS = tuple(p + key for key in ORDER_KEYS for p in ("", "-"))
+ORDERING_PATTERN = "^-?(created|modified|total_tokens)(,-?(created|modified|total_tokens))*$"
 SCOPES = ("own",)
 Text = Annotated[str | None, Query()]
 
@@ -44,6 +46,9 @@ async def thread_filters(
     max_severity: Annotated[
         str | None, Query(), WithJsonSchema({"type": "string", "enum": list(conversation_search.SEVERITIES)})
     ] = None,
+    has_feedback: Text = None,
+    total_tokens_min: Annotated[str | None, Query(), WithJsonSchema({"type": "number"})] = None,
+    total_tokens_max: Annotated[str | None, Query(), WithJsonSchema({"type": "number"})] = None,
     text: Annotated[str | None, Query(alias="query")] = None,
     user: UuidText = None,
     scope: Annotated[
@@ -53,7 +58,7 @@ async def thread_filters(
     ] = None,
     o: Annotated[
         list[str] | None,
-        Query(description="created, -created, modified or -modified; comma-separated for several."),
+        Query(description="created, modified or total_tokens, `-` for descending; comma-separated."),
         WithJsonSchema({"type": "array", "items": {"type": "string", "pattern": ORDERING_PATTERN}}),
     ] = None,
 ) -> ConversationQuery:
@@ -75,6 +80,9 @@ async def thread_filters(
             start=errors.date("modified_after", modified_after),
             end=errors.date("modified_before", modified_before),
         ),
+        total_tokens_min=errors.number("total_tokens_min", total_tokens_min),
+        total_tokens_max=errors.number("total_tokens_max", total_tokens_max),
+        has_feedback=boolean(has_feedback),
         text=text or None,
         untitled_name=render.UNTITLED,
         order_by=errors.ordering(o or [], ORDERINGS) or ("-created",),
@@ -108,6 +116,19 @@ async def list_threads(
     found = await conversation_use.search(db, caller, query, limit=paging.size, offset=paging.offset)
     items = [render.selected(render.thread(row, found.token_totals.get(row.id)), keep) for row in found.rows]
     return paginated(request, items, total=found.total, page=paging)
+
+
+@router.get(
+    "/chat-threads/stats/",
+    operation_id="chat_threads_stats_retrieve",
+    response_model=None,
+    responses={200: {"model": ThreadStatsOut}, 400: {"model": dict[str, list[str]]}},
+)
+async def thread_stats(
+    caller: WaldurCaller, db: DB, query: Annotated[ConversationQuery, Depends(thread_filters)]
+) -> dict[str, Any]:
+    """Totals over the visible threads the filters match (the list's filters; ordering is ignored)."""
+    return render.thread_stats(await conversation_use.stats(db, caller, query))
 
 
 @router.get(
@@ -149,3 +170,20 @@ async def unarchive_thread(uuid: str, caller: WaldurCaller, db: DB) -> Response:
     """Restore one of the caller's own archived threads. Repeating it is harmless."""
     await conversation_use.set_archived(db, caller, path_uuid(uuid), archived=False)
     return Response(status_code=204)
+
+
+@router.post(
+    "/chat-threads/{uuid}/cancel/",
+    operation_id="chat_threads_cancel",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"description": "Requested; the body is empty"}, 404: {"model": ErrorOut}},
+)
+async def cancel_thread(uuid: str, caller: WaldurCaller, engine: Engine) -> Response:
+    """Stop the thread's running answer, on whichever replica streams it (a body, if any, is ignored).
+
+    Only the thread's owner may, as in Waldur. With nothing running it does nothing, so repeating it or
+    sending it late is harmless; the stopped answer keeps what was generated and is marked cancelled.
+    """
+    await turn_use.stop(engine, caller, path_uuid(uuid), own_only=True)
+    return Response(status_code=200)
