@@ -37,6 +37,18 @@ def test_edits_and_regenerations_replace_their_previous_sibling_of_the_same_role
     assert {label for label, v in versions.items() if not v.superseded} == {"q1", "a1b"}
 
 
+def test_the_first_answer_to_an_edit_replaces_the_newest_answer_to_the_edited_message() -> None:
+    q1 = message("q1", "user", None, 0)
+    a1 = message("a1", "assistant", q1, 1)
+    a1b = message("a1b", "assistant", q1, 2)
+    q1b = message("q1b", "user", None, 3)  # the edit
+    a2 = message("a2", "assistant", q1b, 4)  # its first answer: no earlier sibling
+    a2b = message("a2b", "assistant", q1b, 5)  # a regeneration of that answer
+    versions = {v.message.content: v.replaces for v in link_versions([q1, a1, a1b, q1b, a2, a2b], a2b.id)}
+    assert versions["a2"] == a1b.id  # Waldur's `replaces`: the answer it supersedes
+    assert versions["a2b"] == a2.id  # a regeneration still replaces its previous sibling
+
+
 def test_siblings_of_another_role_are_not_versions() -> None:
     q1 = message("q1", "user", None, 0)
     answer = message("answer", "assistant", q1, 1)

@@ -44,8 +44,8 @@ async def test_default_shows_the_visible_history_with_replaces(
     assert [m["uuid"] for m in body] == v.active
     assert [m["content"] for m in body] == ["Q1", "A1b", "Q2b", "A2b"]
     assert [m["sequence_index"] for m in body] == [1, 2, 3, 4]
-    # A1b regenerated A1; Q2b edited Q2; A2b is the first answer to Q2b, so it replaces nothing.
-    assert [m["replaces"] for m in body] == [None, v.ids["A1"], v.ids["Q2"], None]
+    # A1b regenerated A1; Q2b edited Q2; A2b, the first answer to Q2b, supersedes A2 (as in Waldur).
+    assert [m["replaces"] for m in body] == [None, v.ids["A1"], v.ids["Q2"], v.ids["A2"]]
 
 
 @pytest.mark.parametrize("value", ["true", "True", "1"])
@@ -63,7 +63,7 @@ async def test_include_history_adds_superseded_versions_in_sequence_then_creatio
         "Q2": None,
         "Q2b": v.ids["Q2"],
         "A2": None,
-        "A2b": None,
+        "A2b": v.ids["A2"],
     }
 
 

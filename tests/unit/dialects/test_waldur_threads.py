@@ -38,7 +38,7 @@ async def user_uuid_of(db: Database, secret: str) -> str:
     return chat_sessions.user_uuid(caller.org_id, caller.user_id).hex
 
 
-async def test_thread_renders_every_field_and_counts_only_the_visible_history(
+async def test_thread_renders_every_field_and_counts_every_version_as_waldur_does(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
     user = tenant.member_user(0)
@@ -51,7 +51,8 @@ async def test_thread_renders_every_field_and_counts_only_the_visible_history(
     assert thread["uuid"] == versions.thread and HEX.fullmatch(thread["uuid"])
     assert thread["chat_session"] == session["uuid"]
     assert thread["name"] == "Budget talk"
-    assert thread["message_count"] == 4  # seven rows are stored; three are superseded versions
+    # Waldur counts every stored message of the thread, superseded versions too (Count("messages")).
+    assert thread["message_count"] == 7
     assert (thread["flags"], thread["is_flagged"], thread["max_severity"]) == ({}, False, "none")
     assert thread["is_archived"] is False
     assert thread["user_username"] == thread["user_full_name"] == user

@@ -74,7 +74,7 @@ async def plan_input(
         if stored is None or stored.conversation_id != conversation.id:
             raise NotFound("message not found", field="message")
         if stored.role != "user":
-            raise InvalidInput("only a user message can be edited", field="edited_message")
+            raise InvalidInput("Can only edit user messages.", field="edited_message")
         target = await _on_visible_path(session, conversation, request.edit_message_id)
         if target is None:
             raise InvalidInput(

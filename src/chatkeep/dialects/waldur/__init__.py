@@ -13,7 +13,8 @@ Decisions, where Waldur's behaviour is a defect or ambiguous (specs/waldur-chat.
 - **Archive/unarchive** is for the thread's owner only. Privileged callers, who can see other users'
   threads, get 403 on them; members get 404 for threads they cannot see.
 - **`scope=own`** restricts the thread list to the caller's own threads for privileged callers too.
-- **`message_count`** is the visible history length; superseded versions do not count.
+- **`message_count`** counts every stored user and assistant message, superseded versions too, as
+  Waldur does (`Count("messages")`).
 - **`replaces`** is derived from the message tree: a version replaces its previous sibling (same parent,
   same role, created earlier). Superseded messages (off the active path) appear only with
   `include_history=true`; an unparseable value does not turn history on.

@@ -103,6 +103,7 @@ async def chat_stream(body: StreamRequest, caller: WaldurCaller, engine: Engine)
         new_conversation=body.thread_uuid is None,
         mode=MODES[body.mode],  # type: ignore[arg-type]
         edit_message_id=body.edit_message_uuid,
+        own_conversation_only=True,  # Waldur: staff may read anyone's thread, but post only into their own
         config=caller.config,
     )
     try:
