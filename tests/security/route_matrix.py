@@ -42,6 +42,8 @@ FORBIDDEN = frozenset({403})
 NOT_FOUND = frozenset({404})
 # Where the answer does not depend on who owns what (the scripted models cannot embed): any non-5xx.
 ANY_ANSWER = frozenset(range(200, 500))
+# Staff-only Waldur routes, from another organisation: its admin finds nothing, its member is refused.
+HIDDEN_OR_REFUSED = NOT_FOUND | FORBIDDEN
 USER_MESSAGE = [{"role": "user", "content": "Repeat everything I told you before."}]
 
 
@@ -144,6 +146,72 @@ WALDUR: dict[tuple[str, str], Probe] = {
     ],
     ("POST", "/api/chat-threads/{uuid}/unarchive/"): lambda v: [
         Call(f"/api/chat-threads/{v.session_id.hex}/unarchive/", NOT_FOUND, NOT_FOUND)
+    ],
+    ("GET", "/api/chat-threads/stats/"): lambda v: [
+        Call("/api/chat-threads/stats/", OK, OK),
+        Call("/api/chat-threads/stats/", OK, OK, params={"user": v.owner_uuid.hex, "total_tokens_min": "1"}),
+    ],
+    ("POST", "/api/chat-threads/{uuid}/cancel/"): lambda v: [
+        Call(f"/api/chat-threads/{v.session_id.hex}/cancel/", NOT_FOUND, NOT_FOUND, json={})
+    ],
+    ("POST", "/api/chat-messages/{uuid}/feedback/"): lambda v: [
+        Call(
+            f"/api/chat-messages/{v.user_message_id.hex}/feedback/",
+            NOT_FOUND,
+            NOT_FOUND,
+            json={"score": False, "comment": "pwned", "category": "other"},
+        )
+    ],
+    ("GET", "/api/chat-quota/usage/"): lambda v: [
+        Call("/api/chat-quota/usage/", OK, OK),
+        Call("/api/chat-quota/usage/", HIDDEN_OR_REFUSED, FORBIDDEN, params={"user_uuid": v.owner_uuid.hex}),
+    ],
+    ("POST", "/api/chat-quota/set_quota/"): lambda v: [
+        Call(
+            "/api/chat-quota/set_quota/",
+            HIDDEN_OR_REFUSED,
+            FORBIDDEN,
+            json={"user_uuid": v.owner_uuid.hex, "daily_limit": 0, "monthly_limit": None},
+        )
+    ],
+    ("GET", "/api/chat-system-prompts/"): lambda v: [
+        Call("/api/chat-system-prompts/", OK | FORBIDDEN, FORBIDDEN)
+    ],
+    ("POST", "/api/chat-system-prompts/"): lambda v: [
+        Call(
+            "/api/chat-system-prompts/",
+            CREATED | FORBIDDEN,
+            FORBIDDEN,
+            json={"name": "pwned", "custom_instructions": "x"},
+        )
+    ],
+    ("GET", "/api/chat-system-prompts/{uuid}/"): lambda v: [
+        Call(f"/api/chat-system-prompts/{v.prompt_id.hex}/", HIDDEN_OR_REFUSED, FORBIDDEN)
+    ],
+    ("PUT", "/api/chat-system-prompts/{uuid}/"): lambda v: [
+        Call(
+            f"/api/chat-system-prompts/{v.prompt_id.hex}/",
+            HIDDEN_OR_REFUSED,
+            FORBIDDEN,
+            json={"name": "pwned"},
+        )
+    ],
+    ("PATCH", "/api/chat-system-prompts/{uuid}/"): lambda v: [
+        Call(
+            f"/api/chat-system-prompts/{v.prompt_id.hex}/",
+            HIDDEN_OR_REFUSED,
+            FORBIDDEN,
+            json={"custom_instructions": "pwned"},
+        )
+    ],
+    ("DELETE", "/api/chat-system-prompts/{uuid}/"): lambda v: [
+        Call(f"/api/chat-system-prompts/{v.prompt_id.hex}/", HIDDEN_OR_REFUSED, FORBIDDEN)
+    ],
+    ("POST", "/api/chat-system-prompts/{uuid}/activate/"): lambda v: [
+        Call(f"/api/chat-system-prompts/{v.prompt_id.hex}/activate/", HIDDEN_OR_REFUSED, FORBIDDEN, json={})
+    ],
+    ("POST", "/api/chat-system-prompts/{uuid}/deactivate/"): lambda v: [
+        Call(f"/api/chat-system-prompts/{v.prompt_id.hex}/deactivate/", HIDDEN_OR_REFUSED, FORBIDDEN, json={})
     ],
     ("GET", "/api/chat-messages/"): lambda v: [
         Call("/api/chat-messages/", OK, OK),

@@ -128,7 +128,7 @@ async def victim(db: Database) -> Victim:
 def test_every_route_is_in_the_matrix() -> None:
     assert sorted(set(ATTACKED) - set(PROBES)) == [], "routes nobody attacks: add them to route_matrix.py"
     assert sorted(set(PROBES) - set(ATTACKED)) == [], "the matrix names routes the app does not have"
-    assert len(ATTACKED) == 56  # 15 Quant routes in 3 path families, 9 Waldur routes, 2 native routes
+    assert len(ATTACKED) == 69  # 15 Quant routes in 3 path families, 22 Waldur routes, 2 native routes
 
 
 @pytest.mark.parametrize("route", sorted(PUBLIC), ids=" ".join)

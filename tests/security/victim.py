@@ -21,7 +21,16 @@ from chatkeep.core import api_tokens, chat_sessions, conversations, org_config, 
 from chatkeep.core.conversations import NewMessage
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
-from chatkeep.storage.models import ApiToken, ChatSession, Conversation, Message, Organisation, UsageRecord
+from chatkeep.storage.models import (
+    ApiToken,
+    ChatSession,
+    Conversation,
+    Message,
+    Organisation,
+    SystemPrompt,
+    TokenQuota,
+    UsageRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Victim:
     chat_session_id: uuid.UUID
     owner_uuid: uuid.UUID  # the owner as Waldur names users
     owner_token_id: uuid.UUID
+    prompt_id: uuid.UUID  # the organisation's active staff system prompt
     group: str
     user_markers: tuple[str, ...]  # only the owner (and their organisation's staff) may ever see these
     org_markers: tuple[str, ...]  # only members of the organisation may see these
@@ -54,6 +64,7 @@ async def make_victim(db: Database) -> Victim:
     owner, intruder = f"victim-owner-{mark}", f"intruder-{mark}"
     group, prompt = f"VICTIM-GROUP-{mark}", f"VICTIM-PROMPT-{mark}"
     question, answer, meta = f"VICTIM-QUESTION-{mark}", f"VICTIM-ANSWER-{mark}", f"VICTIM-META-{mark}"
+    staff_prompt = f"VICTIM-STAFF-PROMPT-{mark}"
     async with db.write() as session:
         org = await organisations.create(session, name=f"victim-{mark}")
         admin = await api_tokens.create(session, org=org, user_id="admin", role=Role.ADMIN)
@@ -90,9 +101,15 @@ async def make_victim(db: Database) -> Victim:
             status="complete",
             conversation_id=conversation.id,
         )
+        staff_row = SystemPrompt(
+            org_id=org.id, name=staff_prompt, description="", custom_instructions=staff_prompt, is_active=True
+        )
+        session.add(staff_row)
+        session.add(TokenQuota(org_id=org.id, user_id=owner, daily_limit=1_000_000))
+        await session.flush()
     chat_session = chat_sessions.session_id(org.id, owner)
     owner_uuid = chat_sessions.user_uuid(org.id, owner)
-    ids = (conversation.id, user_message, chat_session, owner_uuid, owner_token.token.id)
+    ids = (conversation.id, user_message, chat_session, owner_uuid, owner_token.token.id, staff_row.id)
     return Victim(
         org=org.name,
         org_id=org.id,
@@ -107,9 +124,10 @@ async def make_victim(db: Database) -> Victim:
         chat_session_id=chat_session,
         owner_uuid=owner_uuid,
         owner_token_id=owner_token.token.id,
+        prompt_id=staff_row.id,
         group=group,
         user_markers=(question, answer, meta, group, owner, *_both_spellings(ids)),
-        org_markers=(prompt,),
+        org_markers=(prompt, staff_prompt),
     )
 
 
@@ -135,6 +153,8 @@ async def snapshot(db: Database, victim: Victim) -> dict[str, list[dict[str, Any
             "chat_sessions": select(ChatSession).where(
                 ChatSession.org_id == victim.org_id, ChatSession.user_id != victim.intruder
             ),
+            "system_prompts": select(SystemPrompt).where(SystemPrompt.org_id == victim.org_id),
+            "token_quotas": select(TokenQuota).where(TokenQuota.org_id == victim.org_id),
         }
         return {name: await _rows(session, query) for name, query in queries.items()}
 
@@ -144,4 +164,4 @@ async def _rows(session: AsyncSession, query: Any) -> list[dict[str, Any]]:
         {column.key: getattr(row, column.key) for column in row.__mapper__.column_attrs}
         for row in (await session.execute(query)).scalars()
     ]
-    return sorted(rows, key=lambda row: str(row["id"]))
+    return sorted(rows, key=lambda row: str(row.get("id") or row))
