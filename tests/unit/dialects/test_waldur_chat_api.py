@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from sqlalchemy import select
 from waldur_api_client.api.chat_messages import chat_messages_feedback, chat_messages_list
 from waldur_api_client.api.chat_quota import chat_quota_set_quota, chat_quota_usage_retrieve
 from waldur_api_client.api.chat_sessions import chat_sessions_current_retrieve
@@ -47,6 +47,7 @@ from waldur_api_client.models import (
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Message as MessageRow
 from tests.fakes import Script, ScriptedProvider
+from tests.reliability.wire import eventually
 from tests.support import Tenant
 from tests.unit.dialects.waldur_client import official, stream_turn
 from tests.unit.dialects.waldur_world import make_thread, update_thread
@@ -351,9 +352,8 @@ async def test_cancel_stops_the_running_answer_and_keeps_what_was_said(
     running = asyncio.create_task(
         stream_turn(scripted_client, tenant.member, input="Talk for a long time", thread_uuid=thread.hex)
     )
-    while len(scripted.requests) < 2:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)
+    await eventually(_answer_started(scripted, 2))
+    await asyncio.sleep(0.2)  # a few deltas are out
     owner = official(scripted_client, tenant.member)
     assert (
         await chat_threads_cancel.asyncio_detailed(thread, client=owner, body=ThreadSessionRequest())
@@ -386,9 +386,8 @@ async def test_only_the_owner_may_cancel(
     assert await _status(unknown) == 404
 
 
-async def _messages(db: Database, thread: str) -> list[MessageRow]:
-    async with db.read() as session:
-        rows = await session.scalars(
-            select(MessageRow).where(MessageRow.conversation_id == uuid.UUID(thread))
-        )
-        return list(rows)
+def _answer_started(scripted: ScriptedProvider, count: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return len(scripted.requests) >= count
+
+    return check

@@ -11,7 +11,7 @@ from chatkeep.core.use_cases import messages as message_use
 from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.params import QueryErrors, UuidText, boolean, path_uuid
-from chatkeep.dialects.waldur.schemas import ErrorOut, FeedbackIn, MessageOut
+from chatkeep.dialects.waldur.schemas import BadRequest, ErrorOut, FeedbackIn, MessageOut
 
 router = APIRouter(tags=["chat-messages"], responses={401: {"model": ErrorOut}})
 # Waldur's message role enum has only these two; system and tool rows stay out of this view.
@@ -22,7 +22,7 @@ WALDUR_ROLES = frozenset({"user", "assistant"})
     "/chat-messages/",
     operation_id="chat_messages_list",
     response_model=None,
-    responses={200: {"model": list[MessageOut]}, 400: {"model": dict[str, list[str]]}},
+    responses={200: {"model": list[MessageOut]}, 400: {"model": BadRequest}},
 )
 async def list_messages(
     caller: WaldurCaller,
@@ -54,7 +54,7 @@ async def list_messages(
     "/chat-messages/{uuid}/feedback/",
     operation_id="chat_messages_feedback",
     response_model=None,
-    responses={200: {"model": MessageOut}, 400: {"model": dict[str, list[str]]}, 404: {"model": ErrorOut}},
+    responses={200: {"model": MessageOut}, 400: {"model": BadRequest}, 404: {"model": ErrorOut}},
 )
 async def give_feedback(uuid: str, body: FeedbackIn, caller: WaldurCaller, db: DB) -> dict[str, Any]:
     """Rate an answer in one of the caller's own threads (again to change it); a thumbs-up drops the

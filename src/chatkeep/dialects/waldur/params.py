@@ -19,6 +19,7 @@ from chatkeep.dialects.waldur.errors import NOT_FOUND
 _UUID = re.compile(
     r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
+TOKEN_BOUND = 2**63 - 1
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Fields = Annotated[list[str] | None, Query(description="Render only these keys (repeatable).")]
 # Parsed leniently below (with DRF's error wording), so the schema states what the value must look like.
@@ -96,10 +97,11 @@ class QueryErrors:
             value = float(raw.strip())
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or abs(value) > 2**63 - 1:
+        if math.isnan(value):
             self.add(name, "Enter a number.")
             return None
-        return math.floor(value)
+        # Beyond any stored total, a bound filters the same as the largest one.
+        return math.floor(max(-TOKEN_BOUND, min(TOKEN_BOUND, value)))
 
     def choice(self, name: str, raw: str | None, choices: Collection[str]) -> str | None:
         if not raw:

@@ -10,7 +10,7 @@ from chatkeep.core.use_cases import token_quotas as quota_use
 from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.params import QueryErrors, UuidText
-from chatkeep.dialects.waldur.schemas import ErrorOut, QuotaUsageOut, SetQuotaIn
+from chatkeep.dialects.waldur.schemas import BadRequest, ErrorOut, QuotaUsageOut, SetQuotaIn
 
 router = APIRouter(tags=["chat-quota"], responses={401: {"model": ErrorOut}})
 
@@ -42,7 +42,7 @@ async def quota_usage(
     response_class=Response,
     responses={
         200: {"description": "Saved; the body is empty"},
-        400: {"model": dict[str, list[str]]},
+        400: {"model": BadRequest},
         403: {"model": ErrorOut},
         404: {"model": ErrorOut},
     },

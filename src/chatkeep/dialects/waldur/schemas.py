@@ -91,6 +91,10 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+# A 400 in DRF's shapes: `{field: [messages]}` for a field, `{detail: message}` for the body as a whole.
+BadRequest = dict[str, list[str] | str]
+
+
 FeedbackCategory = Literal["inaccurate", "incomplete", "misunderstood", "other", "slow_or_failed"]
 
 

@@ -12,14 +12,24 @@ from chatkeep.dialects.deps import DB, WaldurCaller
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.pagination import page_request, paginated
 from chatkeep.dialects.waldur.params import path_uuid
-from chatkeep.dialects.waldur.schemas import ErrorOut, SystemPromptIn, SystemPromptOut, SystemPromptPatch
+from chatkeep.dialects.waldur.schemas import (
+    BadRequest,
+    ErrorOut,
+    SystemPromptIn,
+    SystemPromptOut,
+    SystemPromptPatch,
+)
 
 router = APIRouter(
     tags=["chat-system-prompts"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut, "description": "Not staff"}},
 )
 Text = Annotated[str | None, Query()]
-ONE: dict[int | str, dict[str, Any]] = {200: {"model": SystemPromptOut}, 404: {"model": ErrorOut}}
+ONE: dict[int | str, dict[str, Any]] = {
+    200: {"model": SystemPromptOut},
+    400: {"model": BadRequest},
+    404: {"model": ErrorOut},
+}
 
 
 @router.get(
@@ -54,7 +64,7 @@ async def count_prompts(caller: WaldurCaller, db: DB, page: Text = None, page_si
     operation_id="chat_system_prompts_create",
     status_code=201,
     response_model=None,
-    responses={201: {"model": SystemPromptOut}, 400: {"model": dict[str, list[str]]}},
+    responses={201: {"model": SystemPromptOut}, 400: {"model": BadRequest}},
 )
 async def create_prompt(body: SystemPromptIn, caller: WaldurCaller, db: DB) -> JSONResponse:
     """Store a prompt; it is not used until activated."""

@@ -24,7 +24,7 @@ from chatkeep.dialects.waldur.params import (
     fields,
     path_uuid,
 )
-from chatkeep.dialects.waldur.schemas import ErrorOut, ThreadOut, ThreadStatsOut
+from chatkeep.dialects.waldur.schemas import BadRequest, ErrorOut, ThreadOut, ThreadStatsOut
 
 router = APIRouter(tags=["chat-threads"], responses={401: {"model": ErrorOut}})
 ORDER_KEYS = ("created", "modified", "total_tokens")
@@ -97,7 +97,7 @@ async def thread_filters(
     response_model=None,
     responses={
         200: {"model": list[ThreadOut]},
-        400: {"model": dict[str, list[str]]},
+        400: {"model": BadRequest},
         404: {"model": ErrorOut, "description": "A page past the last one"},
     },
 )
@@ -122,7 +122,7 @@ async def list_threads(
     "/chat-threads/stats/",
     operation_id="chat_threads_stats_retrieve",
     response_model=None,
-    responses={200: {"model": ThreadStatsOut}, 400: {"model": dict[str, list[str]]}},
+    responses={200: {"model": ThreadStatsOut}, 400: {"model": BadRequest}},
 )
 async def thread_stats(
     caller: WaldurCaller, db: DB, query: Annotated[ConversationQuery, Depends(thread_filters)]
