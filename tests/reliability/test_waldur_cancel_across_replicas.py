@@ -1,8 +1,8 @@
 """Waldur's thread `cancel`, sent to one replica, stops an answer streaming on another: two `chatkeep serve`
 processes sharing PostgreSQL (or SQLite) and Redis, the official client sending the cancel.
 
-The mock upstream sees the model call end soon after (the latency is recorded); the answer keeps what was streamed and is
-stored as cancelled, and the stream the user was reading ends with its final record.
+The mock upstream sees the model call end soon after (the latency is recorded); the answer keeps what
+was streamed and is stored as cancelled, and the stream the user was reading ends with its final record.
 """
 
 from __future__ import annotations
