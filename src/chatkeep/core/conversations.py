@@ -34,6 +34,16 @@ MAX_TOTAL_TOKENS = 2**31 - 1  # total_tokens is a 32-bit integer column on Postg
 _MESSAGE_COLUMNS = tuple(MESSAGES.columns)
 
 
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a conversation's turns generate unless a turn says otherwise; None: the usual defaults."""
+
+    model: str | None = None
+    system_prompt: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
 @dataclass(slots=True)
 class NewMessage:
     """A message to append; the core assigns its id, parent and sequence index."""
@@ -58,17 +68,23 @@ async def create(
     expires_in: timedelta | None = None,
     title: str | None = None,
     model: str | None = None,
+    settings: Settings | None = None,
     initial_messages: Sequence[NewMessage] = (),
 ) -> Conversation:
     """Create a conversation for a user of the caller's organisation, optionally with first messages."""
     now = utcnow()
+    settings = settings or Settings()
     conversation = Conversation(
         org_id=principal.org_id,
         user_id=principal.acting_user(user_id),
         group=group,
         meta=dict(metadata or {}),
         title=title,
-        model=model,
+        model=model or settings.model,
+        default_model=settings.model,
+        system_prompt=settings.system_prompt,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
         status="active",
         expires_at=now + expires_in if expires_in is not None else None,
         created_at=now,
@@ -81,6 +97,22 @@ async def create(
     if initial_messages:
         await append_messages(session, conversation=conversation, messages=initial_messages)
     return conversation
+
+
+async def settings_of(
+    session: AsyncSession, *, principal: Principal, conversation_id: uuid.UUID
+) -> Settings | None:
+    """A visible conversation's generation settings (None if the caller cannot see it), in one small read."""
+    query = select(
+        Conversation.default_model,
+        Conversation.system_prompt,
+        Conversation.max_tokens,
+        Conversation.temperature,
+    ).where(Conversation.id == conversation_id, Conversation.org_id == principal.org_id)
+    if not principal.sees_whole_org:
+        query = query.where(Conversation.user_id == principal.user_id)
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else Settings(*row)
 
 
 def title_from(text: str, *, max_words: int = 8, max_chars: int = 150) -> str:

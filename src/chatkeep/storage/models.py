@@ -82,6 +82,8 @@ class Conversation(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     # Generation settings chosen when the conversation was created (Quant's older family); None: defaults.
+    # `model` above is the model last used; `default_model` the one its turns use unless they name one.
+    default_model: Mapped[str | None] = mapped_column(String(255), default=None)
     system_prompt: Mapped[str | None] = mapped_column(Text, default=None)
     max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
     temperature: Mapped[float | None] = mapped_column(Float, default=None)

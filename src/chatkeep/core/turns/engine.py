@@ -17,7 +17,7 @@ from chatkeep.core.model_choice import resolve_model
 from chatkeep.core.turns import scope
 from chatkeep.core.turns.history import HISTORY_PAGE, recent_path, replayable
 from chatkeep.core.turns.input import Screened, append_placed, plan_input, system_texts
-from chatkeep.core.turns.request import TurnRequest
+from chatkeep.core.turns.request import TurnOptions, TurnRequest
 from chatkeep.core.turns.settle import Reservation
 from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.core.turns.turn import Turn
@@ -65,6 +65,12 @@ class TurnEngine:
             )
             # Staff's active prompt is trusted like the organisation's configured one.
             staff_prompt = await system_prompts.active_instructions(session, org_id=principal.org_id)
+            if request.conversation_id is not None and not request.new_conversation:
+                stored = await conversations.settings_of(
+                    session, principal=principal, conversation_id=request.conversation_id
+                )
+                if stored is not None:
+                    request = replace(request, options=_with_settings(request.options, stored))
         model = self._choose_model(request, config)
         self._check_capabilities(model, request)
         options = request.options
@@ -84,7 +90,8 @@ class TurnEngine:
         )
         incoming = [s for s in incoming if s.message.role != "system"]
         max_tokens = min(
-            options.max_tokens or config.max_tokens or model.max_output_tokens, model.max_output_tokens
+            options.max_tokens or config.max_tokens or options.default_max_tokens or model.max_output_tokens,
+            model.max_output_tokens,
         )
         counted: dict[str, int] = {}  # history texts are counted while reading and again while fitting
 
@@ -121,7 +128,14 @@ class TurnEngine:
             messages=context.messages,
             system=context.system,
             max_tokens=context.max_tokens,
-            temperature=options.temperature if options.temperature is not None else config.temperature,
+            temperature=next(
+                (
+                    t
+                    for t in (options.temperature, config.temperature, options.default_temperature)
+                    if t is not None
+                ),
+                None,
+            ),
             top_p=options.top_p,
             stop=options.stop,
             tools=options.tools,
@@ -214,3 +228,15 @@ class TurnEngine:
             blocked=reservation.blocked or placement.answers_blocked,
         )
         return reservation, tuple(m.id for m in stored), replayable(history or stored)
+
+
+def _with_settings(options: TurnOptions, stored: conversations.Settings) -> TurnOptions:
+    """The turn's own options, with the conversation's settings where the turn sets nothing. The stored
+    system prompt came from a caller, so it is screened with the turn like one sent now."""
+    return replace(
+        options,
+        model_id=options.model_id or stored.model,
+        system_prompt=options.system_prompt or stored.system_prompt,
+        max_tokens=options.max_tokens or stored.max_tokens,
+        temperature=options.temperature if options.temperature is not None else stored.temperature,
+    )

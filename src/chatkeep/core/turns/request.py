@@ -24,6 +24,10 @@ class TurnOptions:
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     response_format: JsonOutput | None = None
+    # The dialect's documented defaults, used when neither the turn, its conversation nor the organisation
+    # sets a value (max_tokens is still capped by the model).
+    default_max_tokens: int | None = None
+    default_temperature: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,7 +12,8 @@ from chatkeep.core import audit, conversation_search, conversation_stats, conver
 from chatkeep.core.callers import Caller
 from chatkeep.core.conversation_search import ConversationQuery
 from chatkeep.core.conversation_stats import ConversationStats
-from chatkeep.core.conversations import NewMessage
+from chatkeep.core.conversations import NewMessage, Settings
+from chatkeep.core.errors import InvalidInput
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Conversation, Message
 
@@ -40,10 +41,17 @@ async def start(
     group: str | None = None,
     metadata: dict[str, Any] | None = None,
     expires_in: timedelta | None = None,
+    title: str | None = None,
+    settings: Settings | None = None,
+    known_models: Collection[str] = (),
     initial_messages: Sequence[NewMessage] = (),
 ) -> Conversation:
     """Create a conversation for a user of the caller's organisation, its first messages screened (every
-    role: what is stored now reaches a model later)."""
+    role: what is stored now reaches a model later). A model in `settings` must be one of `known_models`
+    and enabled for the organisation; the settings' system prompt is screened with every turn."""
+    model = settings.model if settings is not None else None
+    if model is not None and (model not in known_models or not caller.config.allows(model)):
+        raise InvalidInput(f"model {model!r} is not available to this organisation", field="model")
     screened = await screening.screen_stored(initial_messages, screening.policy_of(caller.config))
     async with db.write() as session:
         return await conversations.create(
@@ -53,6 +61,8 @@ async def start(
             group=group,
             metadata=metadata,
             expires_in=expires_in,
+            title=title,
+            settings=settings,
             initial_messages=screened,
         )
 

@@ -19,6 +19,8 @@ from chatkeep.dialects.quant.content import new_budget, parse_content
 from chatkeep.providers.base import ChatMessage, JsonOutput, TextDelta, ToolCall, ToolSpec
 
 router = APIRouter(tags=["AI Inference"])
+DEFAULT_MAX_TOKENS = 1024
+DEFAULT_TEMPERATURE = 0.7
 PING_SECONDS = 15
 # One server-sent event as `_sse` writes it (OpenAPI 3.1: a stream's `schema` describes each event).
 STREAM_EVENT = {
@@ -58,6 +60,9 @@ def to_turn_request(body: ChatRequest, caller: Caller) -> TurnRequest:
         stop=tuple(body.stopSequences or ()),
         tools=tools,
         response_format=JsonOutput(schema=body.responseFormat.jsonSchema) if body.responseFormat else None,
+        # The Quant documents' defaults, where neither the request, the session nor the organisation sets one.
+        default_max_tokens=DEFAULT_MAX_TOKENS,
+        default_temperature=DEFAULT_TEMPERATURE,
     )
     return TurnRequest(
         principal=caller.principal,
@@ -69,7 +74,7 @@ def to_turn_request(body: ChatRequest, caller: Caller) -> TurnRequest:
     )
 
 
-def _usage(done: TurnDone) -> dict[str, Any]:
+def usage_of(done: TurnDone) -> dict[str, Any]:
     return {
         "inputTokens": done.input_tokens,
         "outputTokens": done.output_tokens,
@@ -115,7 +120,7 @@ async def chat(body: ChatRequest, caller: QuantCaller, engine: Engine) -> Any:
             "model": turn.model.id,
             "requestId": turn.request_id,
             "finishReason": result.finish_reason,
-            "usage": _usage(result),
+            "usage": usage_of(result),
             "sessionId": str(turn.conversation_id) if turn.conversation_id else None,
         }
     )
@@ -164,7 +169,7 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEvent]:
         elif isinstance(event, TurnDone):
             done: dict[str, Any] = {
                 "complete": True,
-                "usage": _usage(event),
+                "usage": usage_of(event),
                 "finishReason": event.finish_reason,
                 "stopReason": event.finish_reason,
                 "content": event.text,

@@ -78,7 +78,7 @@ async def create_session(body: CreateSessionRequest, caller: QuantCaller, db: DB
         group=body.sessionGroup,
         metadata=body.metadata,
         expires_in=timedelta(minutes=body.expirationMinutes),
-        initial_messages=_new_messages(body.initialMessages),
+        initial_messages=new_messages(body.initialMessages),
     )
     return render_session(conversation)
 
@@ -126,7 +126,7 @@ async def update_session(
         db,
         caller,
         sessionId,
-        new_messages=_new_messages(body.newMessages),
+        new_messages=new_messages(body.newMessages),
         status=body.status,
         metadata=body.metadata,
         add_tokens=body.tokensUsed or 0,
@@ -158,5 +158,5 @@ async def delete_session(sessionId: uuid.UUID, caller: QuantCaller, db: DB) -> d
     return {"message": "Session deleted successfully"}
 
 
-def _new_messages(messages: Sequence[SessionMessageIn | UpdateMessageIn] | None) -> list[NewMessage]:
+def new_messages(messages: Sequence[SessionMessageIn | UpdateMessageIn] | None) -> list[NewMessage]:
     return [NewMessage(role=m.role, content=m.content) for m in messages or []]

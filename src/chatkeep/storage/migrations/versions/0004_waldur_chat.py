@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("feedback_submitted_at", UTCDateTime(timezone=True), nullable=True))
     # The generation settings a session was created with (Quant's older family), used by its later turns.
     with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("default_model", sa.String(255), nullable=True))
         batch.add_column(sa.Column("system_prompt", sa.Text(), nullable=True))
         batch.add_column(sa.Column("max_tokens", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("temperature", sa.Float(), nullable=True))
@@ -58,7 +59,7 @@ def downgrade() -> None:
     op.drop_table("system_prompts")
     op.drop_table("token_quotas")
     with op.batch_alter_table("conversations") as batch:
-        for column in ("temperature", "max_tokens", "system_prompt"):
+        for column in ("temperature", "max_tokens", "system_prompt", "default_model"):
             batch.drop_column(column)
     with op.batch_alter_table("messages") as batch:
         for column in ("feedback_submitted_at", "feedback_category", "feedback_comment", "feedback_score"):
