@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
+# 25 MiB of decoded media in base64 (4 characters for every 3 bytes), plus 1 MiB for the rest of the JSON.
+MEDIA_BODY_BYTES = 4 * -(-25 * MIB // 3) + MIB
 
 
 class Settings(BaseSettings):
@@ -43,9 +45,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(
-        default=26 * MIB,
+        default=MEDIA_BODY_BYTES,
         description="Largest request body accepted; larger bodies get 413 before they are read whole. "
-        "The Quant API allows 25 MB of content, so the default leaves room for the JSON around it.",
+        "The Quant API allows 25 MB of media, which is a third larger in base64, so the default is that "
+        "plus 1 MiB for the JSON around it.",
     )
     purge_interval_seconds: float = Field(
         default=60.0, description="How often expired sessions are deleted in the background."

@@ -145,13 +145,27 @@ async def update(
         return conversations.update(conversation, status=status, metadata=metadata, add_tokens=add_tokens)
 
 
-async def extend(db: Database, caller: Caller, conversation_id: uuid.UUID, *, minutes: int) -> Conversation:
+@dataclass(frozen=True, slots=True)
+class Extended:
+    """The conversation after an extension, and how much later it now expires (less than asked when the
+    24-hour cap cut it)."""
+
+    conversation: Conversation
+    applied: timedelta
+
+
+async def extend(db: Database, caller: Caller, conversation_id: uuid.UUID, *, minutes: int) -> Extended:
     """Push the conversation's expiry back (at most 24 hours from now)."""
     async with db.write(serialize=conversation_id) as session:
         conversation = await conversations.get(
             session, principal=caller.principal, conversation_id=conversation_id, for_update=True
         )
-        return conversations.extend(conversation, minutes=minutes)
+        before = conversation.expires_at
+        conversations.extend(conversation, minutes=minutes)
+        assert conversation.expires_at is not None
+        # A session that never expired, or already had, is extended from now.
+        start = before if before is not None and before > conversation.updated_at else conversation.updated_at
+        return Extended(conversation, max(conversation.expires_at - start, timedelta(0)))
 
 
 async def set_archived(db: Database, caller: Caller, conversation_id: uuid.UUID, *, archived: bool) -> None:

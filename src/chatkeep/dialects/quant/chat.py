@@ -144,6 +144,8 @@ async def chat_stream(body: ChatRequest, caller: QuantCaller, engine: Engine) ->
     return EventSourceResponse(
         _sse(turn),
         ping=PING_SECONDS,
+        # LF line ends: hand-written clients split on "\n" (the default CRLF leaves "event: content\r").
+        sep="\n",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
@@ -154,7 +156,7 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEvent]:
     def frame(event: str, data: dict[str, Any]) -> ServerSentEvent:
         nonlocal counter
         counter += 1
-        return ServerSentEvent(data=orjson.dumps(data).decode(), event=event, id=f"chunk-{counter}")
+        return ServerSentEvent(data=orjson.dumps(data).decode(), event=event, id=f"chunk-{counter}", sep="\n")
 
     async for event in turn.events():
         if isinstance(event, TurnStarted):

@@ -54,7 +54,7 @@ class LegacyCreateSessionRequest(WireModel):
     userId: str | None = Field(default=None, min_length=1, max_length=255)
     sessionGroup: str | None = Field(default=None, max_length=255)
     metadata: dict[str, Any] | None = None
-    expirationMinutes: int | None = Field(default=None, ge=5, le=1440)
+    expirationMinutes: int = Field(default=60, ge=5, le=1440)
     initialMessages: list[SessionMessageIn] | None = Field(default=None, max_length=1000)
 
 
@@ -85,8 +85,8 @@ async def create_session(
         user_id=body.userId,
         group=body.sessionGroup,
         metadata=body.metadata,
-        # 3.0.0 sessions did not expire; a v3-style body may still ask for an expiry.
-        expires_in=timedelta(minutes=body.expirationMinutes) if body.expirationMinutes else None,
+        # One expiry rule on every family: 3.0.0 clients never sent one, so theirs is the v3 default.
+        expires_in=timedelta(minutes=body.expirationMinutes),
         title=body.title,
         settings=Settings(
             model=body.model,

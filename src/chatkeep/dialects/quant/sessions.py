@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from pydantic import WithJsonSchema
 
 from chatkeep.core.conversations import NewMessage
+from chatkeep.core.errors import NotFound
 from chatkeep.core.use_cases import conversations as conversation_use
 from chatkeep.dialects.deps import DB, QuantCaller
 from chatkeep.dialects.quant.schemas import (
@@ -27,6 +29,22 @@ from chatkeep.dialects.quant.schemas import (
 from chatkeep.storage.models import Conversation, Message
 
 router = APIRouter(tags=["AI Sessions"])
+
+
+# Parsed here, not by FastAPI: a session id that is not a UUID names no session, so it is a 404 like any
+# unknown one (a 400 would tell a prober the id's form). The schema still says what an id looks like.
+SessionId = Annotated[
+    str,
+    Path(max_length=64),
+    WithJsonSchema({"type": "string", "format": "uuid", "description": "A session id"}),
+]
+
+
+def session_uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("conversation not found", field="conversation") from None
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -106,9 +124,9 @@ async def list_sessions(
     operation_id="getAISession",
     responses=NOT_FOUND,
 )
-async def get_session(sessionId: uuid.UUID, caller: QuantCaller, db: DB) -> dict[str, object]:
+async def get_session(sessionId: SessionId, caller: QuantCaller, db: DB) -> dict[str, object]:
     """A session with its visible message history."""
-    found = await conversation_use.get_with_history(db, caller, sessionId)
+    found = await conversation_use.get_with_history(db, caller, session_uuid(sessionId))
     return {**render_session(found.conversation), "messages": [render_message(m) for m in found.history]}
 
 
@@ -119,13 +137,13 @@ async def get_session(sessionId: uuid.UUID, caller: QuantCaller, db: DB) -> dict
     responses={**NOT_FOUND, 409: {"description": "tokensUsed would take the session's total past 2^31-1"}},
 )
 async def update_session(
-    sessionId: uuid.UUID, body: UpdateSessionRequest, caller: QuantCaller, db: DB
+    sessionId: SessionId, body: UpdateSessionRequest, caller: QuantCaller, db: DB
 ) -> dict[str, object]:
     """Append messages, add tokens, change status or merge metadata."""
     conversation = await conversation_use.update(
         db,
         caller,
-        sessionId,
+        session_uuid(sessionId),
         new_messages=new_messages(body.newMessages),
         status=body.status,
         metadata=body.metadata,
@@ -141,20 +159,24 @@ async def update_session(
     responses=NOT_FOUND,
 )
 async def extend_session(
-    sessionId: uuid.UUID, caller: QuantCaller, db: DB, body: ExtendSessionRequest | None = None
+    sessionId: SessionId, caller: QuantCaller, db: DB, body: ExtendSessionRequest | None = None
 ) -> dict[str, object]:
     """Push the session's expiry back (at most 24 hours from now)."""
     minutes = (body or ExtendSessionRequest()).additionalMinutes
-    conversation = await conversation_use.extend(db, caller, sessionId, minutes=minutes)
-    return {**render_session(conversation), "message": f"Session extended by {minutes} minutes"}
+    extended = await conversation_use.extend(db, caller, session_uuid(sessionId), minutes=minutes)
+    applied = round(extended.applied.total_seconds() / 60)
+    message = f"Session extended by {applied} minutes"
+    if applied < minutes:
+        message += f" ({minutes} requested; a session expires at most 24 hours from now)"
+    return {**render_session(extended.conversation), "message": message}
 
 
 @router.delete(
     "/sessions/{sessionId}", response_model=MessageOut, operation_id="deleteAISession", responses=NOT_FOUND
 )
-async def delete_session(sessionId: uuid.UUID, caller: QuantCaller, db: DB) -> dict[str, str]:
+async def delete_session(sessionId: SessionId, caller: QuantCaller, db: DB) -> dict[str, str]:
     """Delete a session and its messages."""
-    await conversation_use.delete(db, caller, sessionId)
+    await conversation_use.delete(db, caller, session_uuid(sessionId))
     return {"message": "Session deleted successfully"}
 
 

@@ -123,7 +123,7 @@ class ThreadStatsOut(WireModel):
 
 
 # Waldur's limits: null = the default, -1 = unlimited, otherwise a non-negative count of tokens.
-Limit = Annotated[int | None, Field(ge=-1, le=2**63 - 1)]
+Limit = Annotated[int | None, Field(ge=-1, le=10**15)]
 
 
 class SetQuotaIn(BaseModel):
