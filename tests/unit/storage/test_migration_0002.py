@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from chatkeep.core import chat_sessions
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import alembic_config
-from chatkeep.storage.models import ChatSession, Conversation, Organisation
+from chatkeep.storage.models import CONVERSATIONS, ChatSession, Organisation
 from tests.conftest import BACKENDS, POSTGRES_URL, _create_pg_database, _drop_pg_database
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -62,9 +62,23 @@ async def test_upgrade_backfills_one_session_per_owner_dated_by_their_first_conv
     async with fresh_db.write() as session:
         session.add(org)
         await session.flush()
+        # Only the columns of revision 0001: the ORM row has columns later migrations add.
         for user, created in owners:
-            session.add(
-                Conversation(org_id=org.id, user_id=user, meta={}, created_at=created, updated_at=created)
+            await session.execute(
+                insert(CONVERSATIONS).values(
+                    id=uuid.uuid4(),
+                    org_id=org.id,
+                    user_id=user,
+                    metadata={},
+                    status="active",
+                    archived=False,
+                    message_count=0,
+                    total_tokens=0,
+                    is_flagged=False,
+                    max_severity="none",
+                    created_at=created,
+                    updated_at=created,
+                )
             )
     await move_to(fresh_db, "head")
     async with fresh_db.read() as session:
