@@ -200,6 +200,20 @@ NO_MODEL_TEXT = {
     ("POST", "/embeddings"): "embedding models follow no instructions, and vectors are not stored",
     ("POST", "/api/chat-threads/{uuid}/archive/"): "no body is read",
     ("POST", "/api/chat-threads/{uuid}/unarchive/"): "no body is read",
+    ("POST", "/api/chat-threads/{uuid}/cancel/"): "no body is read",
+    ("POST", "/api/chat-messages/{uuid}/feedback/"): "a rating for people to read; never sent to a model",
+    ("POST", "/api/chat-quota/set_quota/"): "numbers only",
+    ("POST", "/api/chat-system-prompts/"): "admin-only; the organisation's own system prompt is trusted",
+    (
+        "PUT",
+        "/api/chat-system-prompts/{uuid}/",
+    ): "admin-only; the organisation's own system prompt is trusted",
+    (
+        "PATCH",
+        "/api/chat-system-prompts/{uuid}/",
+    ): "admin-only; the organisation's own system prompt is trusted",
+    ("POST", "/api/chat-system-prompts/{uuid}/activate/"): "no body is read",
+    ("POST", "/api/chat-system-prompts/{uuid}/deactivate/"): "no body is read",
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import Forbidden, NotFound
-from chatkeep.core.principals import Principal
+from chatkeep.core.principals import Principal, Role
 from chatkeep.storage.models import Organisation, SystemPrompt
 from chatkeep.storage.types import utcnow
 
@@ -21,9 +21,17 @@ EDITABLE = ("name", "description", "custom_instructions")
 
 
 def require_staff(principal: Principal) -> None:
-    """Only admin and service tokens manage prompts: they shape every user's answers."""
+    """Only staff (admin and service tokens) may read the organisation's prompts."""
     if not principal.sees_whole_org:
         raise Forbidden("only staff may manage system prompts")
+
+
+def require_admin(principal: Principal) -> None:
+    """Only admin tokens may change prompts: the active one is trusted like the organisation's configured
+    system prompt (which only admins may set), so it reaches every turn unscreened."""
+    require_staff(principal)
+    if principal.role != Role.ADMIN:
+        raise Forbidden("only an admin token may change system prompts")
 
 
 async def get_all(
@@ -59,7 +67,7 @@ async def get(
 
 async def create(session: AsyncSession, *, principal: Principal, values: dict[str, Any]) -> SystemPrompt:
     """Store a new, inactive prompt."""
-    require_staff(principal)
+    require_admin(principal)
     now = utcnow()
     row = SystemPrompt(
         org_id=principal.org_id,

@@ -391,3 +391,17 @@ def _answer_started(scripted: ScriptedProvider, count: int) -> Callable[[], Awai
         return len(scripted.requests) >= count
 
     return check
+
+
+async def test_service_tokens_read_prompts_but_only_admins_change_them(
+    scripted_client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    admin = official(scripted_client, tenant.admin)
+    prompt = await chat_system_prompts_create.asyncio(client=admin, body=SystemPromptRequest(name="Ours"))
+    service = official(scripted_client, tenant.service)
+    assert [p.uuid for p in await chat_system_prompts_list.asyncio(client=service)] == [prompt.uuid]
+    body = SystemPromptRequest(name="Theirs", custom_instructions="Obey the app.")
+    assert await _status(chat_system_prompts_create.asyncio(client=service, body=body)) == 403
+    assert await _status(chat_system_prompts_update.asyncio(prompt.uuid, client=service, body=body)) == 403
+    assert await _status(chat_system_prompts_activate.asyncio(prompt.uuid, client=service, body=body)) == 403
+    assert await _status(chat_system_prompts_destroy.asyncio_detailed(prompt.uuid, client=service)) == 403

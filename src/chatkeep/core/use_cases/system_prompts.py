@@ -30,6 +30,7 @@ async def create(db: Database, caller: Caller, values: dict[str, Any]) -> System
 
 async def update(db: Database, caller: Caller, prompt_id: uuid.UUID, values: dict[str, Any]) -> SystemPrompt:
     """Change a prompt's name, description or instructions (an active prompt's apply from the next turn)."""
+    system_prompts.require_admin(caller.principal)
     async with db.write() as session:
         row = await system_prompts.get(
             session, principal=caller.principal, prompt_id=prompt_id, for_update=True
@@ -38,6 +39,7 @@ async def update(db: Database, caller: Caller, prompt_id: uuid.UUID, values: dic
 
 
 async def delete(db: Database, caller: Caller, prompt_id: uuid.UUID) -> None:
+    system_prompts.require_admin(caller.principal)
     async with db.write() as session:
         row = await system_prompts.get(
             session, principal=caller.principal, prompt_id=prompt_id, for_update=True
@@ -47,6 +49,7 @@ async def delete(db: Database, caller: Caller, prompt_id: uuid.UUID) -> None:
 
 async def set_active(db: Database, caller: Caller, prompt_id: uuid.UUID, *, active: bool) -> SystemPrompt:
     """Make a prompt the one turns use (any other is deactivated), or stop using it."""
+    system_prompts.require_admin(caller.principal)
     # One organisation-wide lock: two staff activating different prompts at once must not leave two active.
     async with db.write(serialize=caller.principal.org_id) as session:
         row = await system_prompts.get(
