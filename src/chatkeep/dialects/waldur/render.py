@@ -175,6 +175,8 @@ WALDUR_PII_NAMES = {
     "slack_token": "pii_slack_token",
     "slack_webhook": "pii_slack_webhook",
     "stripe_key": "pii_stripe_key",
+    "sendgrid_key": "pii_sendgrid_key",
+    "azure_storage_key": "pii_azure_key",
     "google_api_key": "pii_gcp_api_key",
     "generic_api_key": "pii_generic_api_key",
     "password": "pii_password_context",
