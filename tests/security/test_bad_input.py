@@ -132,7 +132,8 @@ CASES: dict[str, Bad] = {
         "PUT", "{q}/config", 400, "enabled_models", json={"enabled_models": ["nope"]}
     ),
     # invalid UUIDs
-    "path-uuid": Bad("GET", "{q}/sessions/not-a-uuid", 400, "sessionId"),
+    # a session id that is not a UUID names no session: 404 like any unknown one
+    "path-uuid": Bad("GET", "{q}/sessions/not-a-uuid", 404, "Session not found"),
     "query-uuid": Bad("GET", "{q}/usage", 400, "tokenId", params={"tokenId": "not-a-uuid"}),
     "body-uuid": Bad("POST", "{q}/chat", 400, "sessionId", json=chat(sessionId="not-a-uuid")),
     "waldur-path-uuid": Bad("GET", "/api/chat-threads/not-a-uuid/", 404, "Not found"),

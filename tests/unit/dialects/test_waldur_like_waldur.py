@@ -59,7 +59,10 @@ async def test_errors_about_the_input_are_keyed_by_input(
     scripted_client: httpx.AsyncClient, scripted: ScriptedProvider, tenant: Tenant
 ) -> None:
     # Far more than the scripted model's 4096-token window, though under the 50,000-character cap.
-    response, _ = await stream_turn(scripted_client, tenant.member, input="antidisestablishment " * 2300)
+    text = " ".join(
+        f"Row {i}: the quarterly report lists {i * 7} invoices for region {i % 13}." for i in range(700)
+    )
+    response, _ = await stream_turn(scripted_client, tenant.member, input=text)
     assert response.status_code == 400
     body = response.json()
     assert list(body) == ["input"] and "context window" in body["input"][0]
