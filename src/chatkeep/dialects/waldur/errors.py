@@ -32,9 +32,10 @@ LIMIT_DETAIL = {
     "weekly_user_token_quota": "Weekly token limit exceeded.",
     "monthly_user_token_quota": "Monthly token limit exceeded.",
 }
-# Waldur answers a used-up token quota with 409 Conflict (not 429: waiting a few seconds will not help).
-TOKEN_QUOTAS = frozenset(
-    {"monthly_token_quota", "daily_user_token_quota", "weekly_user_token_quota", "monthly_user_token_quota"}
+# Waldur answers a user's used-up token quota with 409 Conflict. The organisation's monthly quota is
+# chatkeep's own (Waldur has none) and keeps the throttling shape above.
+USER_TOKEN_QUOTAS = frozenset(
+    {"daily_user_token_quota", "weekly_user_token_quota", "monthly_user_token_quota"}
 )
 
 # DRF's TokenAuthentication challenges with `Token`.
@@ -69,8 +70,8 @@ def render(
 
 
 def render_rate_limited(exc: errors.RateLimited, *, seconds: int, reset_at: str) -> JSONResponse:
-    """A superset of DRF's `{detail}` and Waldur 8.0.7's throttling body; Waldur's 409 for token quotas."""
-    if exc.limit in TOKEN_QUOTAS:
+    """A superset of DRF's `{detail}` and Waldur 8.0.7's throttling body; Waldur's 409 for user quotas."""
+    if exc.limit in USER_TOKEN_QUOTAS:
         return JSONResponse({"detail": LIMIT_DETAIL[exc.limit]}, status_code=409)
     return JSONResponse(
         {

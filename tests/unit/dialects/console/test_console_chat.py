@@ -215,7 +215,8 @@ async def test_attachments_beyond_the_limits_are_refused_with_a_clear_message(
         {
             "text": "x",
             "model": "scripted-vision",
-            "files": [{"name": "big.png", "type": "image/png", "data": "A" * (26 * 1024 * 1024)}],
+            # over the body limit (25 MiB of media in base64, plus 1 MiB): refused before it is read
+            "files": [{"name": "big.png", "type": "image/png", "data": "A" * (35 * 1024 * 1024)}],
         }
     )
     assert status == 413 and body[0]["error"] == "payload_too_large"
