@@ -13,7 +13,7 @@ from alembic import op
 from chatkeep.storage.types import UTCDateTime
 
 revision = "0004_waldur_chat"
-down_revision = "a7c3e91f0d24"  # the head on main when this was rebased; the lead may re-chain
+down_revision = "a7c3e91f0d24"  # the audit entries
 branch_labels = None
 depends_on = None
 
