@@ -19,6 +19,7 @@ from chatkeep.dialects import console, errors, openapi_docs
 from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
 from chatkeep.dialects.native import audit_trail, conversation_export, health
 from chatkeep.dialects.native import metrics as metrics_route
+from chatkeep.dialects.openai import router as openai
 from chatkeep.dialects.quant import router as quant
 from chatkeep.dialects.waldur import router as waldur
 from chatkeep.dialects.waldur import stream as waldur_stream
@@ -121,5 +122,6 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
     app.include_router(quant.build())
     app.include_router(waldur.build())
     app.include_router(waldur_stream.router)
+    app.include_router(openai.build())
     console.install(app)
     return app

@@ -144,3 +144,4 @@ def token_caller(*, admin: bool = False) -> Callable[..., Awaitable[Caller]]:
 
 QuantCaller = Annotated[Caller, Depends(bearer_caller(org_in_path=True))]
 WaldurCaller = Annotated[Caller, Depends(token_caller())]
+OpenAICaller = Annotated[Caller, Depends(bearer_caller(org_in_path=False))]

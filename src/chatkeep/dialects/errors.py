@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from chatkeep.core import errors
 from chatkeep.dialects.console import errors as console_errors
 from chatkeep.dialects.console.security import is_console_path
+from chatkeep.dialects.openai import errors as openai_errors
 from chatkeep.dialects.quant import errors as quant_errors
 from chatkeep.dialects.waldur import errors as waldur_errors
 
@@ -78,14 +79,19 @@ def _database_unavailable(exc: BaseException) -> bool:
 _DATABASE_RETRY_AFTER = "1"
 
 WALDUR_PREFIX = "/api/chat"
+OPENAI_PREFIX = "/v1"
 
 
 def is_waldur(request: Request) -> bool:
     return request.url.path.startswith(WALDUR_PREFIX)
 
 
+def is_openai(path: str) -> bool:
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
+
+
 class ErrorShapes(Protocol):
-    """What a dialect's `errors` module provides (see quant/errors.py, waldur/errors.py)."""
+    """What a dialect's `errors` module provides (see quant/errors.py, waldur/errors.py, openai/errors.py)."""
 
     AUTH_SCHEME: str
 
@@ -111,6 +117,8 @@ def _dialect(request: Request) -> ErrorShapes:
     """The module that shapes this request's errors."""
     if is_waldur(request):
         return waldur_errors
+    if is_openai(request.url.path):
+        return openai_errors
     return console_errors if is_console_path(request.url.path) else quant_errors
 
 
@@ -124,7 +132,8 @@ def render(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """The error body in the caller's dialect: DRF shapes for Waldur, {error, message, field} elsewhere."""
+    """The error body in the caller's dialect: DRF shapes for Waldur, OpenAI's `{error: {…}}` under /v1,
+    {error, message, field} for Quant."""
     return _dialect(request).render(status, code, message, field=field, details=details, headers=headers)
 
 

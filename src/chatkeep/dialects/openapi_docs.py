@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from chatkeep.dialects.errors import WALDUR_PREFIX
+from chatkeep.dialects.errors import WALDUR_PREFIX, is_openai
 
 BEARER = "bearerAuth"
 TOKEN = "tokenAuth"
@@ -23,7 +23,7 @@ SECURITY_SCHEMES = {
     BEARER: {
         "type": "http",
         "scheme": "bearer",
-        "description": "A chatkeep API token: `Authorization: Bearer <token>` (Quant dialect).",
+        "description": "A chatkeep API token: `Authorization: Bearer <token>` (Quant and OpenAI dialects).",
     },
     TOKEN: {
         "type": "apiKey",
@@ -48,6 +48,24 @@ QUANT_ERROR = {
                 "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"}},
             },
         },
+    },
+}
+OPENAI_ERROR = {
+    "type": "object",
+    "title": "OpenAIError",
+    "description": "Every OpenAI-dialect error, in OpenAI's shape; `param` names the offending input.",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        }
     },
 }
 WALDUR_DETAIL = {
@@ -91,17 +109,24 @@ def rewrite(document: dict[str, Any]) -> None:
     """Security schemes, and each operation's error responses in its dialect's shape."""
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    schemas.update(QuantError=QUANT_ERROR, WaldurError=WALDUR_DETAIL, WaldurFieldErrors=WALDUR_FIELDS)
+    schemas.update(
+        QuantError=QUANT_ERROR,
+        OpenAIError=OPENAI_ERROR,
+        WaldurError=WALDUR_DETAIL,
+        WaldurFieldErrors=WALDUR_FIELDS,
+    )
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
-            _rewrite_operation(path.startswith(WALDUR_PREFIX), operation)
+            dialect = "waldur" if path.startswith(WALDUR_PREFIX) else "openai" if is_openai(path) else "quant"
+            _rewrite_operation(dialect, operation)
     if "HTTPValidationError" not in str(document.get("paths")):
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
 
 
-def _rewrite_operation(waldur: bool, operation: dict[str, Any]) -> None:
+def _rewrite_operation(dialect: str, operation: dict[str, Any]) -> None:
+    waldur = dialect == "waldur"
     params = operation.get("parameters", [])
     authenticated = any(p.get("in") == "header" and p.get("name") == "authorization" for p in params)
     operation["parameters"] = [p for p in params if p.get("name") != "authorization"]
@@ -122,15 +147,17 @@ def _rewrite_operation(waldur: bool, operation: dict[str, Any]) -> None:
         responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
     for status, response in responses.items():
         if status[0] in "45" and not _has_schema(response):
-            response["content"] = {"application/json": {"schema": _error_schema(waldur, status)}}
+            response["content"] = {"application/json": {"schema": _error_schema(dialect, status)}}
 
 
 def _has_schema(response: dict[str, Any]) -> bool:
     return any(media.get("schema") for media in response.get("content", {}).values())
 
 
-def _error_schema(waldur: bool, status: str) -> dict[str, Any]:
-    if not waldur:
+def _error_schema(dialect: str, status: str) -> dict[str, Any]:
+    if dialect == "openai":
+        return {"$ref": "#/components/schemas/OpenAIError"}
+    if dialect == "quant":
         return {"$ref": "#/components/schemas/QuantError"}
     detail = {"$ref": "#/components/schemas/WaldurError"}
     if status == "400":

@@ -67,7 +67,7 @@ async def plan_input(
         if last_user is None:
             raise InvalidInput("there is no message to regenerate an answer for", field="mode")
         return Placement(last_user.id, [], answers_blocked=last_user.action_taken == "block")
-    parent_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = request.parent_message_id
     if request.mode == "edit":
         assert request.edit_message_id is not None
         stored = await session.get(Message, request.edit_message_id)
@@ -81,7 +81,8 @@ async def plan_input(
                 "the edited message must be on the conversation's visible history", field="edited_message"
             )
         parent_id = target.parent_id
-    new = [s for s in _new_messages(incoming) if s.message.role != "system"]
+    candidates = incoming if request.all_input_is_new else _new_messages(incoming)
+    new = [s for s in candidates if s.message.role != "system"]
     if not new or new[-1].message.role != "user":
         raise InvalidInput("the last message must be from the user", field="messages")
     to_store = [

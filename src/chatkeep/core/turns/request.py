@@ -45,6 +45,12 @@ class TurnRequest:
     edit_message_id: uuid.UUID | None = None
     # Only the caller's own conversation, even for roles that may read everyone's (Waldur's rule).
     own_conversation_only: bool = False
+    # Append under this stored message instead of the active leaf: a new branch when it is not the leaf
+    # (continuing from an earlier answer).
+    parent_message_id: uuid.UUID | None = None
+    # Every message is new to the conversation (items to add, as the Responses API sends them), not a
+    # client's copy of the history whose new part follows its last assistant message.
+    all_input_is_new: bool = False
     # The organisation's AI config when the caller already read it (with the token): no second read.
     config: AIConfig | None = None
 
