@@ -11,6 +11,10 @@ The requested model name chooses the behaviour, so tests running side by side ne
                                    503, later ones stream normally
     malformed[:after=K]            K good deltas, then a `data:` line that is not JSON
     cut[:after=K,interval=S]       K deltas, then the socket is closed inside the chunked body
+    json                           the JSON object {"name": "Ada", "age": 36} in a few deltas
+    tool                           one call of `get_weather` with {"city": "Paris"}, finish tool_calls
+
+`POST /v1/embeddings` answers every input with a small vector derived from its length.
 
 Every delta is `w<i> ` (so a partial answer is predictable). The last user message is recorded as
 `marker`: tests put a unique word there to find their requests in `GET /_mock/requests?marker=…`,
@@ -32,7 +36,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-SCENARIOS = ("stream", "hang", "stall", "http-500", "http-429", "flaky", "malformed", "cut")
+SCENARIOS = ("stream", "hang", "stall", "http-500", "http-429", "flaky", "malformed", "cut", "json", "tool")
+JSON_ANSWER = ['{"name": ', '"Ada", ', '"age": 36}']
 _ids = itertools.count(1)
 
 
@@ -162,7 +167,18 @@ class MockUpstream:
         if method == "POST" and path == "/v1/chat/completions":
             await self.chat(reader, writer, headers, body)
             return
-        if method == "GET" and path == "/v1/models":
+        if method == "POST" and path == "/v1/embeddings":
+            request = json.loads(body or b"{}")
+            texts = request.get("input") or []
+            texts = [texts] if isinstance(texts, str) else texts
+            size = int(request.get("dimensions") or 8)
+            data = [
+                {"object": "embedding", "index": i, "embedding": [float(len(str(t)) % 7 + 1)] * size}
+                for i, t in enumerate(texts)
+            ]
+            usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+            await _reply(writer, 200, {"object": "list", "data": data, "model": "mock", "usage": usage})
+        elif method == "GET" and path == "/v1/models":
             data = [{"id": name, "object": "model", "owned_by": "mock"} for name in SCENARIOS]
             await _reply(writer, 200, {"object": "list", "data": data})
         elif method == "GET" and path == "/_mock/requests":
@@ -344,6 +360,33 @@ async def answer_cut(exchange: Exchange, scenario: Scenario, request: dict[str, 
     exchange.writer.transport.abort()  # no terminating chunk: the body is visibly incomplete
 
 
+async def answer_json(exchange: Exchange, scenario: Scenario, request: dict[str, Any]) -> None:
+    await _sse_head(exchange)
+    for i, piece in enumerate(JSON_ANSWER):
+        await exchange.event(_chunk(request, {"content": piece, **({"role": "assistant"} if i == 0 else {})}))
+        exchange.record.deltas_sent += 1
+    await _finish_stream(exchange, request, "stop", len(JSON_ANSWER))
+
+
+async def answer_tool(exchange: Exchange, scenario: Scenario, request: dict[str, Any]) -> None:
+    await _sse_head(exchange)
+    call = {
+        "index": 0,
+        "id": "call_weather_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    await exchange.event(_chunk(request, {"role": "assistant", "tool_calls": [call]}))
+    await _finish_stream(exchange, request, "tool_calls", 5)
+
+
+async def _finish_stream(exchange: Exchange, request: dict[str, Any], finish: str, tokens: int) -> None:
+    await exchange.event(_chunk(request, {}, finish=finish))
+    await exchange.event({**_chunk(request, {}), "choices": [], "usage": _usage(request, tokens)})
+    await exchange.chunk(b"data: [DONE]\n\n")
+    await exchange.send(b"0\r\n\r\n")
+
+
 _ANSWERS = {
     "stream": answer_stream,
     "hang": answer_hang,
@@ -353,6 +396,8 @@ _ANSWERS = {
     "flaky": answer_flaky,
     "malformed": answer_malformed,
     "cut": answer_cut,
+    "json": answer_json,
+    "tool": answer_tool,
 }
 
 
