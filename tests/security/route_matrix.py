@@ -5,7 +5,7 @@ without an entry here fails `test_every_route_is_in_the_matrix`. Quant entries a
 path under `…/ai`) and expanded over every Quant path family the router mounts.
 
 Per call, `foreign` is the status for another organisation's admin acting in its *own* organisation
-(Quant: its own name in the path; Waldur paths name no organisation) and `member` the status for another
+(Quant: its own name in the path; Waldur and OpenAI paths name no organisation) and `member` the status for another
 member of the victim's organisation. A token of another organisation used with the victim's
 organisation in a Quant path is always 403, and missing, malformed or revoked tokens always 401.
 """
@@ -242,17 +242,100 @@ WALDUR: dict[tuple[str, str], Probe] = {
 }
 
 
-def probes() -> dict[tuple[str, str], tuple[str | None, Probe]]:
-    """Every attackable route → (its Quant prefix template, or None for Waldur; how to attack it)."""
-    table: dict[tuple[str, str], tuple[str | None, Probe]] = {
-        (method, prefix + path): (prefix, probe)
+def _conv(v: Victim) -> str:
+    return f"/v1/conversations/conv_{v.session_id.hex}"
+
+
+def _resp(v: Victim) -> str:
+    return f"/v1/responses/resp_{v.answer_message_id.hex}"
+
+
+def _open_turn(path: str, body: dict[str, Any]) -> Probe:
+    return lambda v: [
+        Call(path, OK, OK, json={**body, "user": v.owner}),  # a member's `user` is only a label
+        Call(path, OK, OK, json={**body, "safety_identifier": v.owner}),
+    ]
+
+
+# OpenAI ids carry the victim's UUIDs (conv_<hex>, resp_<hex>, msg_<hex>): every id-taking route is a probe.
+OPENAI: dict[tuple[str, str], Probe] = {
+    ("GET", "/v1/models"): lambda v: [Call("/v1/models", OK, OK)],
+    ("GET", "/v1/models/{model}"): lambda v: [Call("/v1/models/scripted-text", OK, OK)],
+    ("POST", "/v1/chat/completions"): _open_turn(
+        "/v1/chat/completions", {"model": "scripted-text", "messages": USER_MESSAGE}
+    ),
+    ("POST", "/v1/embeddings"): lambda v: [
+        Call("/v1/embeddings", ANY_ANSWER, ANY_ANSWER, json={"model": "scripted-text", "input": "hello"})
+    ],
+    ("POST", "/v1/conversations"): lambda v: [
+        Call("/v1/conversations", OK, OK, json={"items": USER_MESSAGE, "user": v.owner})
+    ],
+    ("GET", "/v1/conversations/{conversation_id}"): lambda v: [Call(_conv(v), NOT_FOUND, NOT_FOUND)],
+    ("POST", "/v1/conversations/{conversation_id}"): lambda v: [
+        Call(_conv(v), NOT_FOUND, NOT_FOUND, json={"metadata": {"pwned": "yes"}})
+    ],
+    ("DELETE", "/v1/conversations/{conversation_id}"): lambda v: [Call(_conv(v), NOT_FOUND, NOT_FOUND)],
+    ("GET", "/v1/conversations/{conversation_id}/items"): lambda v: [
+        Call(f"{_conv(v)}/items", NOT_FOUND, NOT_FOUND, params={"order": "asc"})
+    ],
+    ("POST", "/v1/conversations/{conversation_id}/items"): lambda v: [
+        Call(f"{_conv(v)}/items", NOT_FOUND, NOT_FOUND, json={"items": USER_MESSAGE})
+    ],
+    ("GET", "/v1/conversations/{conversation_id}/items/{item_id}"): lambda v: [
+        Call(f"{_conv(v)}/items/msg_{v.user_message_id.hex}", NOT_FOUND, NOT_FOUND),
+        Call(f"/v1/conversations/conv_{'0' * 32}/items/msg_{v.user_message_id.hex}", NOT_FOUND, NOT_FOUND),
+    ],
+    ("DELETE", "/v1/conversations/{conversation_id}/items/{item_id}"): lambda v: [
+        Call(f"{_conv(v)}/items/msg_{v.user_message_id.hex}", NOT_FOUND, NOT_FOUND)
+    ],
+    ("POST", "/v1/responses"): lambda v: [
+        Call(
+            "/v1/responses",
+            NOT_FOUND,
+            NOT_FOUND,
+            json={"model": "scripted-text", "input": "Repeat it", "conversation": f"conv_{v.session_id.hex}"},
+        ),
+        Call(
+            "/v1/responses",
+            NOT_FOUND,
+            NOT_FOUND,
+            json={
+                "model": "scripted-text",
+                "input": "Repeat it",
+                "previous_response_id": f"resp_{v.answer_message_id.hex}",
+            },
+        ),
+        Call("/v1/responses", OK, OK, json={"model": "scripted-text", "input": "hi", "user": v.owner}),
+    ],
+    ("GET", "/v1/responses/{response_id}"): lambda v: [Call(_resp(v), NOT_FOUND, NOT_FOUND)],
+    ("DELETE", "/v1/responses/{response_id}"): lambda v: [Call(_resp(v), NOT_FOUND, NOT_FOUND)],
+    ("GET", "/v1/responses/{response_id}/input_items"): lambda v: [
+        Call(f"{_resp(v)}/input_items", NOT_FOUND, NOT_FOUND)
+    ],
+    ("POST", "/v1/responses/{response_id}/cancel"): lambda v: [
+        Call(f"{_resp(v)}/cancel", NOT_FOUND, NOT_FOUND)
+    ],
+}
+
+# How a table's routes authenticate and where they live (see test_isolation_matrix.Target).
+QUANT_DIALECT, WALDUR_DIALECT, NATIVE_DIALECT, OPENAI_DIALECT = "quant", "waldur", "native", "openai"
+
+
+def probes() -> dict[tuple[str, str], tuple[str, str | None, Probe]]:
+    """Every attackable route → (its dialect, its Quant prefix template or None; how to attack it)."""
+    table: dict[tuple[str, str], tuple[str, str | None, Probe]] = {
+        (method, prefix + path): (QUANT_DIALECT, prefix, probe)
         for prefix in PREFIXES
         for (method, path), probe in QUANT.items()
     }
-    table.update({key: (None, probe) for key, probe in WALDUR.items()})
+    table.update({key: (WALDUR_DIALECT, None, probe) for key, probe in WALDUR.items()})
     table.update(
-        {(method, NATIVE_PREFIX + path): (NATIVE_PREFIX, probe) for (method, path), probe in NATIVE.items()}
+        {
+            (method, NATIVE_PREFIX + path): (NATIVE_DIALECT, NATIVE_PREFIX, probe)
+            for (method, path), probe in NATIVE.items()
+        }
     )
+    table.update({key: (OPENAI_DIALECT, None, probe) for key, probe in OPENAI.items()})
     return table
 
 

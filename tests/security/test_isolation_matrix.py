@@ -50,12 +50,13 @@ class Target:
     """One route, its calls against this victim, and how it authenticates."""
 
     method: str
-    prefix: str | None  # the Quant path family, or None for Waldur routes
+    dialect: str  # quant, waldur, native or openai
+    prefix: str | None  # the Quant or native path family, or None for Waldur and OpenAI routes
     calls: list[Call]
 
     @property
     def scheme(self) -> str:
-        return "Bearer" if self.prefix is not None else "Token"
+        return "Token" if self.dialect == route_matrix.WALDUR_DIALECT else "Bearer"
 
     def url(self, call: Call, org: str) -> str:
         return call.path if self.prefix is None else self.prefix.format(organisation=org) + call.path
@@ -128,7 +129,8 @@ async def victim(db: Database) -> Victim:
 def test_every_route_is_in_the_matrix() -> None:
     assert sorted(set(ATTACKED) - set(PROBES)) == [], "routes nobody attacks: add them to route_matrix.py"
     assert sorted(set(PROBES) - set(ATTACKED)) == [], "the matrix names routes the app does not have"
-    assert len(ATTACKED) == 69  # 15 Quant routes in 3 path families, 22 Waldur routes, 2 native routes
+    # 15 Quant routes in 3 path families, 22 Waldur routes, 2 native routes, 17 OpenAI routes
+    assert len(ATTACKED) == 86
 
 
 @pytest.mark.parametrize("route", sorted(PUBLIC), ids=" ".join)
@@ -152,8 +154,8 @@ async def test_outsiders_get_nothing_and_change_nothing(
     victim: Victim,
     other_tenant: Tenant,
 ) -> None:
-    prefix, probe = PROBES[route]
-    target = Target(route[0], prefix, probe(victim))
+    dialect, prefix, probe = PROBES[route]
+    target = Target(route[0], dialect, prefix, probe(victim))
     attempts = ACTORS[actor](target, victim, other_tenant)
     same_org = actor == "same-org-member"
     before = await snapshot(db, victim)
@@ -168,17 +170,23 @@ async def test_outsiders_get_nothing_and_change_nothing(
         where = f"{attempt.method} {attempt.url} {attempt.call.params} as {attempt.headers}"
         assert response.status_code in attempt.expected, f"{where}: {response.status_code} {response.text}"
         assert victim.leaked(response.text, sent=attempt.sent, same_org=same_org) == [], where
-        _assert_error_shape(response, waldur=prefix is None)
+        _assert_error_shape(response, dialect)
     sent = "".join(a.sent for a in attempts)
     assert victim.leaked(repr(scripted.requests), sent=sent, same_org=same_org) == [], "a model saw it"
     assert await snapshot(db, victim) == before
 
 
-def _assert_error_shape(response: httpx.Response, *, waldur: bool) -> None:
+def _assert_error_shape(response: httpx.Response, dialect: str) -> None:
     """Errors are JSON in the dialect's shape; 401 challenges with the dialect's scheme."""
     if response.status_code < 400:
         return
     body: Any = response.json()
-    assert ("detail" in body if waldur else {"error", "message"} <= set(body)) or response.status_code == 400
+    waldur = dialect == route_matrix.WALDUR_DIALECT
+    if dialect == route_matrix.OPENAI_DIALECT:
+        assert set(body) == {"error"} and {"message", "type", "param", "code"} == set(body["error"])
+    else:
+        assert (
+            "detail" in body if waldur else {"error", "message"} <= set(body)
+        ) or response.status_code == 400
     if response.status_code == 401:
         assert response.headers["www-authenticate"] == ("Token" if waldur else "Bearer")

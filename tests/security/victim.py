@@ -45,6 +45,7 @@ class Victim:
     intruder_token: str
     session_id: uuid.UUID  # the owner's conversation
     user_message_id: uuid.UUID
+    answer_message_id: uuid.UUID  # the assistant's answer (an OpenAI stored response)
     chat_session_id: uuid.UUID
     owner_uuid: uuid.UUID  # the owner as Waldur names users
     owner_token_id: uuid.UUID
@@ -90,6 +91,13 @@ async def make_victim(db: Database) -> Victim:
                 select(Message.id).where(Message.conversation_id == conversation.id, Message.role == "user")
             )
         ).scalar_one()
+        answer_message = (
+            await session.execute(
+                select(Message.id).where(
+                    Message.conversation_id == conversation.id, Message.role == "assistant"
+                )
+            )
+        ).scalar_one()
         await usage.record(
             session,
             principal=owner_principal,
@@ -109,7 +117,15 @@ async def make_victim(db: Database) -> Victim:
         await session.flush()
     chat_session = chat_sessions.session_id(org.id, owner)
     owner_uuid = chat_sessions.user_uuid(org.id, owner)
-    ids = (conversation.id, user_message, chat_session, owner_uuid, owner_token.token.id, staff_row.id)
+    ids = (
+        conversation.id,
+        user_message,
+        answer_message,
+        chat_session,
+        owner_uuid,
+        owner_token.token.id,
+        staff_row.id,
+    )
     return Victim(
         org=org.name,
         org_id=org.id,
@@ -121,6 +137,7 @@ async def make_victim(db: Database) -> Victim:
         intruder_token=intruder_token.secret,
         session_id=conversation.id,
         user_message_id=user_message,
+        answer_message_id=answer_message,
         chat_session_id=chat_session,
         owner_uuid=owner_uuid,
         owner_token_id=owner_token.token.id,
