@@ -4,7 +4,8 @@ Every operation in chatkeep's own OpenAPI document is called with a valid admin 
 paths, Token for Waldur paths) and that tenant's name as `{organisation}`, so generated input reaches
 the handlers instead of stopping at 401 or 403. Three tenants keep the run fast and deep:
 - Quant calls act in one tenant that has a seeded session: a generated session id that is a well-formed
-  UUID is replaced by it (except for DELETE), so updates with random bodies reach the core;
+  UUID is replaced by it (except for DELETE), so updates with random bodies reach the core; OpenAI calls
+  (Bearer, no organisation in the path) act there too, every conversation id but DELETE's aimed at it;
 - `PUT …/config` runs in a tenant of its own: the limits the fuzzer sets there would throttle the rest;
 - Waldur calls act in a tenant with a seeded thread (used the same way), whose unpaginated message list
   does not grow with the thousands of Quant turns.
@@ -115,6 +116,18 @@ def config(
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             },
             {
+                # The OpenAI dialect's turns have the same rules beyond JSON Schema, and its items carry
+                # data URLs whose media type and base64 payload are checked against the allowed formats,
+                # and function-call arguments that must be a JSON object inside a string.
+                "include-operation-id": [
+                    "openaiCreateChatCompletion",
+                    "openaiCreateResponse",
+                    "openaiCreateConversation",
+                    "openaiCreateConversationItems",
+                ],
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            },
+            {
                 "include-operation-id": CONFIG_OPERATION,
                 # Model ids and guard categories are checked against the server's registry and rule set,
                 # which a static schema cannot list: a random id is rightly refused.
@@ -144,6 +157,9 @@ def prepare(case: Case, world: FuzzWorld) -> dict[str, str]:
         params["organisation"] = tenant.name
     if operation_id in SEEDED_SESSION_OPERATIONS and _is_uuid(params.get("sessionId")):
         params["sessionId"] = world.session_id
+    if "conversation_id" in params and case.method.upper() != "DELETE":
+        # OpenAI ids are conv_<hex>: aim the seeded session's id at the operations that read or extend it.
+        params["conversation_id"] = "conv_" + uuid.UUID(world.session_id).hex
     if waldur and _is_uuid(params.get("uuid")):
         params["uuid"] = world.chat_session_hex if "chat-sessions" in case.path else world.thread_hex
     case.path_parameters = params

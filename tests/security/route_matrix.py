@@ -5,8 +5,8 @@ without an entry here fails `test_every_route_is_in_the_matrix`. Quant entries a
 path under `…/ai`) and expanded over every Quant path family the router mounts.
 
 Per call, `foreign` is the status for another organisation's admin acting in its *own* organisation
-(Quant: its own name in the path; Waldur and OpenAI paths name no organisation) and `member` the status for another
-member of the victim's organisation. A token of another organisation used with the victim's
+(Quant: its own name in the path; Waldur and OpenAI paths name no organisation) and `member` the status
+for another member of the victim's organisation. A token of another organisation used with the victim's
 organisation in a Quant path is always 403, and missing, malformed or revoked tokens always 401.
 """
 

@@ -36,8 +36,9 @@ def models_yaml(upstream_url: str) -> str:
     ]
     for model_id, (scenario, capabilities) in MODELS.items():
         lines.append(
-            f'  - {{id: {model_id}, provider: mock, upstream_model: "{scenario}", capabilities: {capabilities},'
-            " context_window: 8192, max_output_tokens: 1024, pricing: {input_per_m: 1.0, output_per_m: 2.0}}"
+            f'  - {{id: {model_id}, provider: mock, upstream_model: "{scenario}",'
+            f" capabilities: {capabilities}, context_window: 8192, max_output_tokens: 1024,"
+            " pricing: {input_per_m: 1.0, output_per_m: 2.0}}"
         )
     return "\n".join(lines) + "\n"
 

@@ -6,7 +6,12 @@ import json
 from typing import Any
 
 from chatkeep.core.errors import InvalidInput
-from chatkeep.dialects.openai.chat_schemas import ChatCompletionRequest, MessageIn
+from chatkeep.dialects.openai.chat_schemas import (
+    AssistantMessage,
+    ChatCompletionRequest,
+    MessageIn,
+    ToolMessage,
+)
 from chatkeep.dialects.openai.content import Budget, new_budget, parse_parts, text_of
 from chatkeep.providers.base import ChatMessage, TextBlock, ToolResultBlock, ToolSpec, ToolUseBlock
 
@@ -41,13 +46,14 @@ def messages(body: ChatCompletionRequest) -> tuple[ChatMessage, ...]:
 
 
 def _message(message: MessageIn, where: str, budget: Budget) -> ChatMessage:
-    blocks = parse_parts(message.content, f"{where}.content", budget)
+    content = message.content
+    parts = content if content is None or isinstance(content, str) else [p.model_dump() for p in content]
+    blocks = parse_parts(parts, f"{where}.content", budget)
     if message.role in ("system", "developer"):
         return ChatMessage.of_text("system", text_of(blocks))
-    if message.role == "tool":
-        assert message.tool_call_id is not None  # the schema requires it
+    if isinstance(message, ToolMessage):
         return ChatMessage(role="user", content=(ToolResultBlock(message.tool_call_id, text_of(blocks)),))
-    if message.role == "assistant":
+    if isinstance(message, AssistantMessage):
         calls = tuple(
             ToolUseBlock(
                 id=call.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -32,18 +32,70 @@ class ToolCallIn(WireModel):
     function: FunctionCallIn
 
 
-class MessageIn(WireModel):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
-    name: str | None = Field(default=None, max_length=255)
-    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
-    tool_call_id: str | None = Field(default=None, max_length=255)
+class TextPart(WireModel):
+    type: Literal["text"]
+    text: str
 
-    @model_validator(mode="after")
-    def _tool_messages_name_their_call(self) -> MessageIn:
-        if self.role == "tool" and not self.tool_call_id:
-            raise ValueError("a tool message needs tool_call_id")
-        return self
+
+class ImageUrl(WireModel):
+    url: str = Field(description="A base64 data URL (data:image/png;base64,…)")
+    detail: Literal["auto", "low", "high"] = "auto"
+
+
+class ImagePart(WireModel):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+class FileData(WireModel):
+    file_data: str | None = Field(default=None, description="A base64 data URL of the file")
+    filename: str | None = Field(default=None, max_length=255)
+
+
+class FilePart(WireModel):
+    type: Literal["file"]
+    file: FileData
+
+
+class RefusalPart(WireModel):
+    type: Literal["refusal"]
+    refusal: str
+
+
+UserPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
+AssistantPart = Annotated[TextPart | RefusalPart, Field(discriminator="type")]
+
+
+class _Named(WireModel):
+    name: str | None = Field(default=None, max_length=255)
+
+
+class SystemMessage(_Named):
+    role: Literal["system", "developer"]
+    content: str | Annotated[list[TextPart], Field(min_length=1, max_length=64)]
+
+
+class UserMessage(_Named):
+    role: Literal["user"]
+    content: str | Annotated[list[UserPart], Field(min_length=1, max_length=64)]
+
+
+class AssistantMessage(_Named):
+    role: Literal["assistant"]
+    content: str | Annotated[list[AssistantPart], Field(min_length=1, max_length=64)] | None = None
+    tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=128)
+    refusal: str | None = None
+
+
+class ToolMessage(WireModel):
+    role: Literal["tool"]
+    content: str | Annotated[list[TextPart], Field(min_length=1, max_length=64)]
+    tool_call_id: str = Field(min_length=1, max_length=255)
+
+
+MessageIn = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")
+]
 
 
 class StreamOptions(WireModel):
@@ -63,7 +115,7 @@ class ResponseFormat(WireModel):
 
 class ChatCompletionRequest(WireModel):
     model: str = Field(min_length=1, max_length=255)
-    messages: list[MessageIn] = Field(min_length=1, max_length=10_000)
+    messages: list[MessageIn] = Field(min_length=1, max_length=2048)
     stream: bool = False
     stream_options: StreamOptions | None = None
     tools: list[ToolIn] | None = Field(default=None, max_length=128)

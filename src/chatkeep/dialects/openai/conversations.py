@@ -19,6 +19,7 @@ from chatkeep.core.use_cases import conversations as use_cases
 from chatkeep.dialects.deps import DB, OpenAICaller
 from chatkeep.dialects.openai import ids, items
 from chatkeep.dialects.openai.content import new_budget
+from chatkeep.dialects.openai.item_schemas import InputItem, as_dicts
 from chatkeep.dialects.openai.wire import Metadata, WireModel, acting_user
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Conversation
@@ -31,7 +32,7 @@ After = Annotated[str | None, Query(max_length=100)]
 
 
 class ConversationCreate(WireModel):
-    items: list[dict[str, Any]] | None = Field(default=None, max_length=20)
+    items: list[InputItem] | None = Field(default=None, max_length=20)
     metadata: Metadata = None
     user: str | None = Field(default=None, max_length=255, description="chatkeep: the acting user")
 
@@ -41,7 +42,7 @@ class ConversationUpdate(WireModel):
 
 
 class ItemsCreate(WireModel):
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+    items: list[InputItem] = Field(min_length=1, max_length=20)
 
 
 def timestamp(value: datetime) -> int:
@@ -69,7 +70,7 @@ async def _all_items(db: Database, caller: Caller, conversation_id: str) -> list
 @router.post("/conversations", operation_id="openaiCreateConversation")
 async def create_conversation(body: ConversationCreate, caller: OpenAICaller, db: DB) -> dict[str, Any]:
     """A new conversation, optionally with first items and metadata."""
-    messages = items.to_messages(body.items or [], "items", new_budget())
+    messages = items.to_messages(as_dicts(body.items or []), "items", new_budget())
     conversation = await use_cases.start(
         db,
         caller,
@@ -132,7 +133,7 @@ async def create_items(
     conversation_id: str, body: ItemsCreate, caller: OpenAICaller, db: DB
 ) -> dict[str, Any]:
     """Append items (screened as they are stored) without calling a model."""
-    messages = items.to_messages(body.items, "items", new_budget())
+    messages = items.to_messages(as_dicts(body.items), "items", new_budget())
     stored = await conversation_items.append(
         db, caller, _id(conversation_id), items.to_new_messages(messages)
     )

@@ -19,7 +19,7 @@ router = APIRouter(tags=["OpenAI: Embeddings"])
 
 
 class EmbeddingsRequest(WireModel):
-    input: str | Annotated[list[str], Field(min_length=1, max_length=2048)]
+    input: str | Annotated[list[str], Field(min_length=1, max_length=100)]
     model: str = Field(min_length=1, max_length=255)
     dimensions: int | None = Field(default=None, ge=1, le=16384)
     encoding_format: Literal["float", "base64"] = "float"
@@ -36,7 +36,11 @@ def _encode(vector: list[float], encoding: str) -> list[float] | str:
     "/embeddings",
     operation_id="openaiCreateEmbeddings",
     response_model=None,
-    responses={502: {"description": "The model failed"}, 504: {"description": "The model timed out"}},
+    responses={
+        404: {"description": "No such model"},
+        502: {"description": "The model failed"},
+        504: {"description": "The model timed out"},
+    },
 )
 async def create_embeddings(
     body: EmbeddingsRequest, caller: OpenAICaller, db: DB, registry: Registry, limits: Limits

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from chatkeep.core.content import blocks_to_json, json_to_blocks
 from chatkeep.core.conversations import NewMessage
-from chatkeep.core.errors import InvalidInput
+from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.dialects.openai import ids
 from chatkeep.dialects.openai.chat_input import arguments
 from chatkeep.dialects.openai.content import Budget, parse_parts, text_of
@@ -155,7 +155,7 @@ def page(items: list[dict[str, Any]], *, after: str | None, limit: int, order: s
     if after is not None:
         position = next((i for i, item in enumerate(ordered) if item["id"] == after), None)
         if position is None:
-            raise InvalidInput(f"after must be the id of an item in this list, not {after!r}", field="after")
+            raise NotFound(f"No item found with id '{after}' to list after.", field="item")
         ordered = ordered[position + 1 :]
     data = ordered[:limit]
     return {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from chatkeep.dialects.openai.item_schemas import InputItem
 from chatkeep.dialects.openai.wire import Metadata, WireModel
 
 
@@ -47,7 +48,9 @@ class ConversationRef(WireModel):
 
 class ResponseRequest(WireModel):
     model: str | None = Field(default=None, min_length=1, max_length=255)
-    input: str | list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    input: str | Annotated[list[InputItem], Field(min_length=1, max_length=2048)] = Field(
+        description="A user message, or items (messages, function calls and their outputs)"
+    )
     instructions: str | None = Field(default=None, max_length=200_000)
     conversation: str | ConversationRef | None = None
     previous_response_id: str | None = Field(default=None, max_length=100)

@@ -24,6 +24,7 @@ from chatkeep.dialects.deps import DB, Engine, OpenAICaller
 from chatkeep.dialects.openai import errors, ids, items, response_objects, response_stream
 from chatkeep.dialects.openai.content import new_budget
 from chatkeep.dialects.openai.conversations import After, Limit, Order
+from chatkeep.dialects.openai.item_schemas import as_dicts
 from chatkeep.dialects.openai.response_objects import Echo, Outcome
 from chatkeep.dialects.openai.response_schemas import ResponseRequest
 from chatkeep.dialects.openai.wire import acting_user
@@ -58,7 +59,7 @@ async def to_turn_request(db: DB, body: ResponseRequest, caller: Caller) -> Turn
         ),
         response_format=body.response_format(),
     )
-    messages = tuple(items.to_messages(body.input, "input", new_budget()))
+    messages = tuple(items.to_messages(as_dicts(body.input), "input", new_budget()))
     conversation_id: uuid.UUID | None = None
     parent: uuid.UUID | None = None
     if body.conversation_id is not None:
