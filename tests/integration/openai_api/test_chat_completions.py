@@ -207,8 +207,12 @@ def test_errors_raise_the_sdks_own_exceptions(openai_server: LiveServer, org: Te
         (b"{not json", 400, None),
         (b"[]", 400, None),
         (b'{"messages": [{"role": "user", "content": "x"}]}', 400, "model"),
-        (b'{"model": "gpt-mock", "messages": [{"role": "wizard", "content": "x"}]}', 400, "messages[0].role"),
-        (b'{"model": "gpt-mock", "messages": [{"role": "tool", "content": "x"}]}', 400, "messages[0]"),
+        (b'{"model": "gpt-mock", "messages": [{"role": "wizard", "content": "x"}]}', 400, "messages[0]"),
+        (
+            b'{"model": "gpt-mock", "messages": [{"role": "tool", "content": "x"}]}',
+            400,
+            "messages[0].tool_call_id",
+        ),
         (
             b'{"model": "gpt-mock", "messages": [{"role": "user", "content": "x"}], "temperature": 9}',
             400,

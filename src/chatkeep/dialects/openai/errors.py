@@ -42,12 +42,40 @@ FAILURE_STATUS = {"timeout": 504, "rate_limited": 429, "bad_request": 400, "not_
 AUTH_SCHEME = "Bearer"
 
 _INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+# Pydantic names the chosen member of a tagged union (a message's role, an item's or part's type) in an
+# error's location, right after the list index; the client sent no such field.
+_UNION_TAG = re.compile(
+    r"(\.\d+)\.(system|developer|user|assistant|tool|message|function_call|function_call_output"
+    r"|input_text|output_text|input_image|input_file|refusal|text|image_url|file)(?=\.)"
+)
 
 
-def param(field: str | None) -> str | None:
-    """A domain field or dotted path in OpenAI's notation: `messages.0.role` → `messages[0].role`."""
+def _without_union_members(field: str) -> str:
+    """Drop the segments pydantic adds for the member of a union it tried (`str`, `list[union[...]]`)."""
+    out, i = [], 0
+    while i < len(field):
+        match = re.match(r"\.(?:str|int|float|bool|none)(?=\.|$)|\.(?:list|dict|function-\w+)\[", field[i:])
+        if match is None:
+            out.append(field[i])
+            i += 1
+            continue
+        i += match.end()
+        depth = 1 if match.group().endswith("[") else 0
+        while depth and i < len(field):
+            depth += {"[": 1, "]": -1}.get(field[i], 0)
+            i += 1
+    return "".join(out)
+
+
+def param(field: str | None, *, validation: bool = False) -> str | None:
+    """A domain field or dotted path in OpenAI's notation: `messages.0.role` → `messages[0].role`.
+
+    `validation`: the path is pydantic's, with the union members and tags it tried to drop.
+    """
     if not field:
         return None
+    if validation:
+        field = _UNION_TAG.sub(r"\1", _without_union_members(field))
     head, _, rest = field.partition(".")
     field = FIELDS.get(head, head) + (f".{rest}" if rest else "")
     return _INDEX.sub(r"[\1]", field)
@@ -62,11 +90,12 @@ def failure_status(kind: str) -> int:
 
 
 def error_object(
-    message: str, *, status: int, code: str | None = None, field: str | None = None
+    message: str, *, status: int, code: str | None = None, field: str | None = None, validation: bool = False
 ) -> dict[str, Any]:
     """The `error` object of an OpenAI error body (also sent inside streams)."""
     kind = TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"message": message, "type": kind, "param": param(field), "code": CODES.get(status, code)}
+    where = param(field, validation=validation)
+    return {"message": message, "type": kind, "param": where, "code": CODES.get(status, code)}
 
 
 def render(
@@ -78,8 +107,12 @@ def render(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    validation = bool(details)
+    where = param(field, validation=validation)
+    if validation and field and where and message.startswith(f"{field}:"):
+        message = where + message[len(field) :]  # name the field as the client spelled it
     return JSONResponse(
-        {"error": error_object(message, status=status, code=code, field=field)},
+        {"error": error_object(message, status=status, code=code, field=field, validation=validation)},
         status_code=status,
         headers=headers,
     )
