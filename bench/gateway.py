@@ -1,6 +1,7 @@
 """Gateway benchmark: what chatkeep adds over calling the upstream directly, side by side with LiteLLM.
 
-    .venv/bin/python -m bench.gateway [--quick] [--arms direct,chatkeep-sqlite,chatkeep-pg,litellm]
+    .venv/bin/python -m bench.gateway [--quick]
+        [--arms direct,chatkeep-sqlite,chatkeep-pg,litellm,chatkeep-openai,chatkeep-responses]
 
 One run starts a mock OpenAI-compatible upstream (bench/upstream.py: 64 deltas x 20 ms, or everything at
 once for buffered calls), chatkeep on SQLite and on PostgreSQL (a fresh database, dropped at the end),
@@ -9,6 +10,9 @@ and the LiteLLM proxy (from bench/.venvs/litellm), all pointed at that upstream.
 arm sees the same machine noise, and figures are reported as differences and ratios against the direct
 arm measured in the same run. chatkeep is called the way an app calls it: Quant `chat` and `chat/stream`
 with a `sessionId` (history read and the turn stored), the default guards on, service-token auth.
+The OpenAI-API arms call chatkeep (SQLite) the way an `openai` SDK app does: `chatkeep-openai` posts to
+`/v1/chat/completions` (stateless, as LiteLLM's, but accounted and guarded), `chatkeep-responses` to
+`/v1/responses` (each call stored as a new conversation, the SDK's event stream when streaming).
 
 Prints Markdown tables and writes bench/results/gateway-<time>.json. Bounded: every load step has a
 request cap and a deadline; --quick takes about two minutes, the full run about ten.
@@ -41,7 +45,7 @@ from bench.servers import ORG, Server
 PROMPT = "Write a short poem about the sea, in four lines, with a title."
 TURNS_PER_SESSION = 8  # a session holds at most this many turns, so its history stays conversation-sized
 CHATKEEP_RPS_GUESS = 1200  # sizes how many sessions a buffered step prepares (they are reused beyond it)
-ARMS = ("direct", "chatkeep-sqlite", "chatkeep-pg", "litellm")
+ARMS = ("direct", "chatkeep-sqlite", "chatkeep-pg", "litellm", "chatkeep-openai", "chatkeep-responses")
 LATE_TOLERANCE = 0.001  # share of frames that may come later than twice the cadence
 
 
@@ -77,7 +81,7 @@ class Arm:
 
     name: str
     server: Server
-    kind: str  # direct | chatkeep | litellm
+    kind: str  # direct | chatkeep | litellm | chatkeep-openai | chatkeep-responses
 
     def spec(self, *, stream: bool) -> dict[str, Any]:
         messages = [{"role": "user", "content": PROMPT}]
@@ -91,8 +95,15 @@ class Arm:
             }
             path = f"/api/v3/organizations/{ORG}/ai/chat" + ("/stream" if stream else "")
             protocol = "quant"
+        elif self.kind == "chatkeep-responses":
+            body = {"model": "bench-stream" if stream else "bench-buffered", "input": PROMPT}
+            body["max_output_tokens"] = 128
+            if stream:
+                body["stream"] = True
+            path = "/v1/responses"
+            protocol = "responses"
         else:
-            prefix = "bench-" if self.kind == "litellm" else ""
+            prefix = "bench-" if self.kind in ("litellm", "chatkeep-openai") else ""
             body = {"model": prefix + ("stream" if stream else "buffered"), "messages": messages}
             body["max_tokens"] = 128
             if stream:
@@ -264,6 +275,10 @@ def start_arms(
             url = stack.enter_context(servers.postgres_database())
             server = servers.start_chatkeep(name, workdir, url, models)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
+        elif name in ("chatkeep-openai", "chatkeep-responses"):
+            url = f"sqlite+aiosqlite:///{workdir / (name + '.db')}"
+            server = servers.start_chatkeep(name, workdir, url, models)
+            arms.append(Arm(name, stack.enter_context(servers.running(server)), name))
         elif name == "litellm":
             server = servers.start_litellm(workdir, upstream)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "litellm"))

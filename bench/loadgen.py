@@ -6,7 +6,7 @@ one request after another, timing every answer (and every streamed frame) on arr
 The spec (JSON on stdin):
     host, port, path, headers {name: value}, body (a string; each `__SESSION__` is replaced per request),
     sessions [[id, ...] per worker] (optional), turns_per_session, stream (bool),
-    protocol "openai" | "quant" (how a streamed text frame is recognised), concurrency,
+    protocol "openai" | "quant" | "responses" (how a streamed text frame is recognised), concurrency,
     requests_per_worker, duration (seconds: no request starts after it), timeout (per request),
     stagger (seconds over which workers start).
 The result (JSON on stdout): per request `latency`, and for streams `ttft`, `gaps` (between text frames)
@@ -39,6 +39,8 @@ def is_text_frame(frame: bytes, protocol: str) -> bool:
     """A server-sent event that carries generated text (not a role, finish, usage or start frame)."""
     if protocol == "quant":
         return b"event: content" in frame
+    if protocol == "responses":
+        return b"event: response.output_text.delta" in frame
     at = frame.find(b'"content":"')
     return at >= 0 and frame[at + 11 : at + 12] != b'"'
 

@@ -16,8 +16,12 @@ import chatkeep
 
 PACKAGE = Path(chatkeep.__file__).parent
 
-# Field names of the Quant and Waldur wire formats that the core once used for its own errors.
+# Field names of the Quant, Waldur and OpenAI wire formats (the first ones the core once used for its own
+# errors).
 WIRE_NAMES = (
+    "previous_response_id",
+    "safety_identifier",
+    "max_output_tokens",
     "sessionId",
     "tokensUsed",
     "modelId",
