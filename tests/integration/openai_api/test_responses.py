@@ -74,7 +74,8 @@ def test_previous_response_id_chains_and_branches(openai_server: LiveServer, org
     assert branch.conversation == first.conversation
     texts = [i.content[0].text for i in client.conversations.items.list(conversation, order="asc")]  # type: ignore[union-attr]
     assert texts == ["one", "w0 w1 w2 ", "two, differently", "w0 w1 w2 "]
-    assert client.responses.retrieve(third.id).output_text == "w0 w1 w2 "  # the old branch is kept
+    kept = client.responses.retrieve(third.id)  # the old branch is kept
+    assert kept.output_text == "w0 w1 w2 " and kept.previous_response_id == second.id
     with pytest.raises(openai.BadRequestError):
         client.responses.create(
             model="gpt-mock", input="x", previous_response_id=first.id, conversation=conversation

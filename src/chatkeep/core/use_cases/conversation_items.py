@@ -87,15 +87,23 @@ async def replace_metadata(
         return conversations.update(conversation, metadata={**removed, **metadata})
 
 
-async def input_of(db: Database, caller: Caller, answer_id: uuid.UUID) -> list[Message]:
-    """The messages an answer answered: those on its path after the previous assistant message."""
+@dataclass(frozen=True, slots=True)
+class AnswerInput:
+    """What an answer answered: the messages after the answer before it (`previous`, if any)."""
+
+    previous: Message | None
+    messages: list[Message]
+
+
+async def input_of(db: Database, caller: Caller, answer_id: uuid.UUID) -> AnswerInput:
+    """The messages an answer answered, and the answer they followed."""
     located = await find(db, caller, answer_id)
     parent = located.message.parent_id
     if parent is None:
-        return []
+        return AnswerInput(None, [])
     async with db.read() as session:
         path = await conversations.path_to(
             session, conversation=located.conversation, leaf_id=parent, newest=INPUT_WINDOW
         )
     start = max((i + 1 for i, m in enumerate(path) if m.role == "assistant"), default=0)
-    return path[start:]
+    return AnswerInput(path[start - 1] if start else None, path[start:])

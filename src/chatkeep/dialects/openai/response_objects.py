@@ -144,8 +144,8 @@ def usage(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def from_stored(answer: Message, conversation_id: str) -> dict[str, Any]:
-    """A stored answer read back as the response that produced it."""
+def from_stored(answer: Message, conversation_id: str, previous: Message | None = None) -> dict[str, Any]:
+    """A stored answer read back as the response that produced it (`previous`: the answer before it)."""
     blocks = json_to_blocks(answer.content, answer.blocks)
     status = STATUS.get(answer.status, "completed")
     outcome = Outcome(
@@ -164,5 +164,5 @@ def from_stored(answer: Message, conversation_id: str) -> dict[str, Any]:
         model=answer.model or "",
         conversation_id=conversation_id,
         outcome=outcome,
-        echo=Echo(),
+        echo=Echo(previous_response_id=ids.encode(ids.RESPONSE, previous.id) if previous else None),
     )

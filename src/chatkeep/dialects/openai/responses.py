@@ -148,16 +148,16 @@ async def _stored(db: DB, caller: Caller, response_id: str) -> conversation_item
     return located
 
 
-def _render_stored(located: conversation_items.Located) -> dict[str, Any]:
-    return response_objects.from_stored(
-        located.message, ids.encode(ids.CONVERSATION, located.conversation.id)
-    )
+async def _render_stored(db: DB, caller: Caller, located: conversation_items.Located) -> dict[str, Any]:
+    answered = await conversation_items.input_of(db, caller, located.message.id)
+    conversation = ids.encode(ids.CONVERSATION, located.conversation.id)
+    return response_objects.from_stored(located.message, conversation, answered.previous)
 
 
 @router.get("/responses/{response_id}", operation_id="openaiRetrieveResponse", responses=NOT_FOUND)
 async def retrieve_response(response_id: str, caller: OpenAICaller, db: DB) -> dict[str, Any]:
     """A stored response, read back from its answer."""
-    return _render_stored(await _stored(db, caller, response_id))
+    return await _render_stored(db, caller, await _stored(db, caller, response_id))
 
 
 @router.delete("/responses/{response_id}", operation_id="openaiDeleteResponse", responses=NOT_FOUND)
@@ -181,8 +181,8 @@ async def list_input_items(
 ) -> dict[str, Any]:
     """The items the response answered (those after the answer before it)."""
     located = await _stored(db, caller, response_id)
-    messages = await conversation_items.input_of(db, caller, located.message.id)
-    rendered = [item for message in messages for item in items.render(message)]
+    answered = await conversation_items.input_of(db, caller, located.message.id)
+    rendered = [item for message in answered.messages for item in items.render(message)]
     return items.page(rendered, after=after, limit=limit, order=order)
 
 
@@ -201,4 +201,4 @@ async def cancel_response(response_id: str, caller: OpenAICaller, db: DB, engine
     while located.message.status == "in_progress" and time.monotonic() < deadline:
         await asyncio.sleep(0.05)  # the turn settles on its own replica; wait to show how it ended
         located = await _stored(db, caller, response_id)
-    return _render_stored(located)
+    return await _render_stored(db, caller, located)
