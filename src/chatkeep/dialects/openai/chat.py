@@ -47,7 +47,7 @@ def to_turn_request(body: ChatCompletionRequest, caller: Caller) -> TurnRequest:
         top_p=body.top_p,
         stop=chat_input.stop(body.stop),
         tools=chat_input.tools(body),
-        response_format=body.response_format.model_dump(exclude_none=True) if body.response_format else None,
+        response_format=body.response_format.output() if body.response_format else None,
     )
     return TurnRequest(
         principal=caller.principal,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from chatkeep.dialects.openai.wire import Metadata, WireModel
+from chatkeep.providers.base import JsonOutput
 
 
 class FunctionIn(WireModel):
@@ -102,9 +103,24 @@ class StreamOptions(WireModel):
     include_usage: bool = False
 
 
+class JsonSchemaFormat(WireModel):
+    name: str = Field(default="response", max_length=64)
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    description: str | None = None
+    strict: bool | None = None
+
+
 class ResponseFormat(WireModel):
     type: Literal["text", "json_object", "json_schema"]
-    json_schema: dict[str, Any] | None = None
+    json_schema: JsonSchemaFormat | None = None
+
+    def output(self) -> JsonOutput | None:
+        """What the model is asked for: free text (None), any JSON object, or JSON matching a schema."""
+        if self.type == "text":
+            return None
+        if self.type == "json_object" or self.json_schema is None:
+            return JsonOutput()
+        return JsonOutput(schema=self.json_schema.schema_, name=self.json_schema.name)
 
     @model_validator(mode="after")
     def _schema_given(self) -> ResponseFormat:

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from chatkeep.dialects.openai.item_schemas import InputItem
 from chatkeep.dialects.openai.wire import Metadata, WireModel
+from chatkeep.providers.base import JsonOutput
 
 
 class FunctionTool(WireModel):
@@ -79,16 +80,11 @@ class ResponseRequest(WireModel):
     def conversation_id(self) -> str | None:
         return self.conversation.id if isinstance(self.conversation, ConversationRef) else self.conversation
 
-    def response_format(self) -> dict[str, Any] | None:
-        """`text.format` as a chat-completions `response_format` (what the providers take)."""
+    def response_format(self) -> JsonOutput | None:
+        """`text.format` as what the model is asked for: free text (None), any JSON object, or a schema."""
         fmt = self.text.format if self.text else None
         if fmt is None or fmt.type == "text":
             return None
         if fmt.type == "json_object":
-            return {"type": "json_object"}
-        schema: dict[str, Any] = {"name": fmt.name, "schema": fmt.schema_}
-        if fmt.strict is not None:
-            schema["strict"] = fmt.strict
-        if fmt.description:
-            schema["description"] = fmt.description
-        return {"type": "json_schema", "json_schema": schema}
+            return JsonOutput()
+        return JsonOutput(schema=fmt.schema_, name=fmt.name or "response")
