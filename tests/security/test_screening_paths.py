@@ -176,6 +176,71 @@ async def _waldur_edit(client: httpx.AsyncClient, tenant: Tenant, payload: str) 
     await _waldur_stream(client, tenant, input="go on", thread_uuid=thread)
 
 
+async def _openai(client: httpx.AsyncClient, tenant: Tenant, path: str, **body: Any) -> dict[str, Any]:
+    token = body.pop("token", tenant.service)
+    response = await client.post(f"/v1{path}", json=body, headers=_auth(token))
+    assert response.status_code == 200, response.text
+    return dict(response.json()) if not body.get("stream") else {}
+
+
+async def _openai_chat(client: httpx.AsyncClient, tenant: Tenant, **body: Any) -> None:
+    await _openai(client, tenant, "/chat/completions", model="scripted-vision", **body)
+
+
+async def _openai_earlier_message(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    await _openai_chat(client, tenant, messages=[_user(payload), _user("thanks")])
+
+
+async def _openai_streamed(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    await _openai_chat(client, tenant, stream=True, messages=[_user(payload), _user("thanks")])
+
+
+async def _openai_developer_message(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    messages = [{"role": "developer", "content": payload}, _user("hello")]
+    await _openai_chat(client, tenant, token=tenant.member, messages=messages)
+
+
+async def _openai_tool_message(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    call = {"id": "c0", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    messages = [
+        _user("look it up"),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c0", "content": payload},
+    ]
+    await _openai_chat(client, tenant, messages=messages)
+
+
+async def _response(client: httpx.AsyncClient, tenant: Tenant, **body: Any) -> dict[str, Any]:
+    return await _openai(client, tenant, "/responses", model="scripted-vision", **body)
+
+
+async def _openai_instructions(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    await _response(client, tenant, token=tenant.member, instructions=payload, input="hello")
+
+
+async def _openai_stored_input(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    first = await _response(client, tenant, input=[_user(payload), _user("thanks")])
+    await _response(client, tenant, input="go on", previous_response_id=first["id"])
+
+
+async def _openai_function_output(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    items = [
+        _user("look it up"),
+        {"type": "function_call", "call_id": "c0", "name": "lookup", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c0", "output": payload},
+    ]
+    first = await _response(client, tenant, input=items)
+    await _response(client, tenant, input="go on", previous_response_id=first["id"])
+
+
+async def _openai_conversation_items(client: httpx.AsyncClient, tenant: Tenant, payload: str) -> None:
+    created = await _openai(
+        client, tenant, "/conversations", items=[{"role": "assistant", "content": payload}]
+    )
+    await _openai(client, tenant, f"/conversations/{created['id']}/items", items=[_user(payload)])
+    await _response(client, tenant, input="go on", conversation=created["id"])
+
+
 ENTRY_PATHS = [
     EntryPath("earlier message in a request", ("POST", "/chat"), _earlier_message),
     EntryPath("earlier message in a streamed request", ("POST", "/chat/stream"), _earlier_message_streamed),
@@ -191,6 +256,19 @@ ENTRY_PATHS = [
     EntryPath("Waldur new thread", ("POST", "/api/chat/stream/"), _waldur_new_thread),
     EntryPath("Waldur reload of a blocked message", ("POST", "/api/chat/stream/"), _waldur_reload),
     EntryPath("Waldur edit", ("POST", "/api/chat/stream/"), _waldur_edit),
+    EntryPath("OpenAI earlier message", ("POST", "/v1/chat/completions"), _openai_earlier_message),
+    EntryPath("OpenAI streamed", ("POST", "/v1/chat/completions"), _openai_streamed),
+    EntryPath("OpenAI developer message", ("POST", "/v1/chat/completions"), _openai_developer_message),
+    EntryPath("OpenAI tool message", ("POST", "/v1/chat/completions"), _openai_tool_message),
+    EntryPath("OpenAI instructions", ("POST", "/v1/responses"), _openai_instructions),
+    EntryPath("OpenAI stored input", ("POST", "/v1/responses"), _openai_stored_input),
+    EntryPath("OpenAI function output", ("POST", "/v1/responses"), _openai_function_output),
+    EntryPath("OpenAI conversation items", ("POST", "/v1/conversations"), _openai_conversation_items),
+    EntryPath(
+        "OpenAI appended items",
+        ("POST", "/v1/conversations/{conversation_id}/items"),
+        _openai_conversation_items,
+    ),
 ]
 
 # Routes that take a body but carry no text a model will see, and why.
@@ -214,6 +292,9 @@ NO_MODEL_TEXT = {
     ): "admin-only; the organisation's own system prompt is trusted",
     ("POST", "/api/chat-system-prompts/{uuid}/activate/"): "no body is read",
     ("POST", "/api/chat-system-prompts/{uuid}/deactivate/"): "no body is read",
+    ("POST", "/v1/embeddings"): "embedding models follow no instructions, and vectors are not stored",
+    ("POST", "/v1/conversations/{conversation_id}"): "metadata only, which no model sees",
+    ("POST", "/v1/responses/{response_id}/cancel"): "no body is read",
 }
 
 
