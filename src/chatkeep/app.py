@@ -96,7 +96,6 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
                 await purger
             await models.aclose()
             await running.aclose()
-            workers.shutdown()
             await counter.aclose()
             await db.dispose()
             process_metrics.forget_this_process()

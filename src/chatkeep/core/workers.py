@@ -30,7 +30,11 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def start() -> None:
-    """Start the scanning processes now rather than on the first large input (they import the guards)."""
+    """Start the scanning processes now rather than on the first large input (they import the guards).
+
+    One pool serves the whole server process, however many apps it builds (tests build many); it ends
+    with the process.
+    """
     _process_pool().submit(_ready).result()
 
 
@@ -38,13 +42,6 @@ def _ready() -> bool:
     import chatkeep.core.screening  # noqa: F401 (what the scanning jobs need, imported once per process)
 
     return True
-
-
-def shutdown() -> None:
-    global _pool
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
 
 
 def _process_pool() -> ProcessPoolExecutor:
