@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -38,6 +40,18 @@ def start() -> None:
     _process_pool().submit(_ready).result()
 
 
+def _die_with(parent: int) -> None:
+    """In a scanning process: exit as soon as the server process is gone, however it ended (a killed
+    server runs no clean-up, and an orphan would hold its output pipes and memory)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="chatkeep-parent-watch", daemon=True).start()
+
+
 def _ready() -> bool:
     import chatkeep.core.screening  # noqa: F401 (what the scanning jobs need, imported once per process)
 
@@ -48,7 +62,12 @@ def _process_pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         # spawn, not fork: the server's process has threads and an event loop that a fork would copy.
-        _pool = ProcessPoolExecutor(_PROCESSES, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            _PROCESSES,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with,
+            initargs=(os.getpid(),),
+        )
     return _pool
 
 
