@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, insert, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import InvalidInput
@@ -109,7 +109,8 @@ async def monthly(
 ) -> MonthlyUsage:
     """Totals for one month of the caller's organisation, by model, user, token and day.
 
-    Members only ever see their own usage.
+    Members only ever see their own usage, and of the tokens that acted for them only their own: the
+    ids of service tokens (and of other tokens) are grouped under "" for them.
     """
     label, start, end = month_bounds(month)
     user_filter = principal.visible_user(user_id)
@@ -126,7 +127,7 @@ async def monthly(
     groupings = {
         "by_model": sub.c.model,
         "by_user": sub.c.user_id,
-        "by_token": sub.c.token_id,
+        "by_token": sub.c.token_id if principal.sees_whole_org else _own_token(sub.c.token_id, principal),
         "daily": day,
     }
     for name, column in groupings.items():
@@ -147,6 +148,13 @@ async def monthly(
         result.total.output_tokens += bucket.output_tokens
         result.total.cost_cents += bucket.cost_cents
     return result
+
+
+def _own_token(column: Any, principal: Principal) -> Any:
+    """The token id where it is the principal's own token, else NULL (rendered as "")."""
+    # An expression even without a token: PostgreSQL refuses to group by a constant.
+    own = column == principal.token_id if principal.token_id is not None else column.is_(None)
+    return case((own, column), else_=null())
 
 
 def _utc_day(column: Any, dialect: str) -> Any:

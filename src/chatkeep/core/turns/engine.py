@@ -152,12 +152,11 @@ class TurnEngine:
         return turn
 
     def _choose_model(self, request: TurnRequest, config: org_config.AIConfig) -> ModelInfo:
-        model = resolve_model(
-            self.registry, request.options.model_id or config.default_model or self.registry.default_model_id
+        return resolve_model(
+            self.registry,
+            request.options.model_id or config.default_model or self.registry.default_model_id,
+            config,
         )
-        if not config.allows(model.id):
-            raise InvalidInput(f"model {model.id!r} is not enabled for this organisation", field="model")
-        return model
 
     @staticmethod
     def _check_capabilities(model: ModelInfo, request: TurnRequest) -> None:
