@@ -90,6 +90,20 @@ class Settings(BaseSettings):
         "and waiting for the database. Default: provider_timeout_seconds + 60.",
     )
 
+    heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often each server process tells the database it is alive (and settles the turns "
+        "of processes found dead).",
+    )
+    replica_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A server process whose heartbeat is this old is taken for dead, and its running turns "
+        "are settled as checkpointed. On its own host a dead process is recognised at once (its pid is "
+        "gone); the lease is for other hosts. Must be at least three heartbeats.",
+    )
+
     # Limits, shared counters and log privacy
     rate_limit_rpm: int | None = Field(
         default=None,
@@ -137,6 +151,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "stale_turn_seconds must be greater than provider_timeout_seconds: a shorter cutoff would "
                 "fail turns that are still running"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.replica_lease_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError(
+                "replica_lease_seconds must be at least three heartbeat_seconds: a shorter lease would take "
+                "a live but briefly slow process for dead"
             )
         return self
 

@@ -39,11 +39,43 @@ async def record(
 
     A plain table INSERT: every turn writes one, and the ORM's machinery cost more than the statement.
     """
+    await record_row(
+        session,
+        org_id=principal.org_id,
+        token_id=principal.token_id,
+        user_id=user_id,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
+        status=status,
+        cost_cents=cost_cents,
+        conversation_id=conversation_id,
+        kind=kind,
+    )
+
+
+async def record_row(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    token_id: uuid.UUID | None,
+    user_id: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    latency_ms: int,
+    status: str,
+    cost_cents: float = 0.0,
+    conversation_id: uuid.UUID | None = None,
+    kind: str = "chat",
+) -> None:
+    """Add a ledger row for a caller known only by its organisation and token (a recovered turn's)."""
     row = dict(
         id=uuid.uuid4(),
-        org_id=principal.org_id,
+        org_id=org_id,
         user_id=user_id,
-        token_id=principal.token_id,
+        token_id=token_id,
         conversation_id=conversation_id,
         model=model,
         input_tokens=input_tokens,
