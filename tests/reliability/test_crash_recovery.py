@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,13 +23,17 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from chatkeep.core import conversations, housekeeping
+from chatkeep.core import conversations, housekeeping, replicas
 from chatkeep.core.api_tokens import authenticate
+from chatkeep.core.turns.recovery import settle_orphans
+from chatkeep.providers.base import ModelInfo
+from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
-from chatkeep.storage.models import Message, UsageRecord
+from chatkeep.storage.models import REPLICAS, Message, UsageRecord
 from chatkeep.storage.types import utcnow
+from tests.fakes import ScriptedProvider
 from tests.reliability.conftest import Figures, upstream_env
 from tests.reliability.upstream import MockUpstreamProcess
 from tests.reliability.wire import (
@@ -246,3 +253,93 @@ def test_a_cutoff_shorter_than_a_model_call_is_refused() -> None:
     with pytest.raises(ValueError, match="stale_turn_seconds must be greater"):
         Settings(provider_timeout_seconds=120, stale_turn_seconds=60)
     assert Settings(provider_timeout_seconds=120).resolved_stale_turn_seconds() == 180
+
+
+async def test_a_restart_never_settles_a_turn_another_live_replica_runs(
+    fresh_database_url: str, models_file: Path, tmp_path: Path
+) -> None:
+    """Replica A streams; replica B starts (and recovers) meanwhile: A's turn runs on and completes."""
+    db = Database(fresh_database_url)
+    try:
+        await migrate(db)
+        tenant = await make_tenant(db)
+        env = upstream_env(
+            models_file,
+            CHATKEEP_FIRST_TOKEN_TIMEOUT_SECONDS="20",
+            CHATKEEP_PROVIDER_TIMEOUT_SECONDS="60",
+            CHATKEEP_HEARTBEAT_SECONDS="0.2",
+            CHATKEEP_REPLICA_LEASE_SECONDS="1",
+        )
+        first = await asyncio.to_thread(LiveServer, fresh_database_url, tmp_path / "a.log", env)
+        try:
+            async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
+                sid = await create_session(http, tenant)
+                assert (await chat(http, tenant, "mock-stream", marker(), sid)).status_code == 200  # warm
+                body = chat_body("mock-slow", marker(), sid)  # 20 s of deltas
+                async with http.stream(
+                    "POST", f"{ai(tenant)}/chat/stream", json=body, headers=bearer(tenant.service)
+                ) as response:
+                    lines = response.aiter_lines()
+                    assert await anext(lines)  # A is streaming
+                    second = await asyncio.to_thread(LiveServer, fresh_database_url, tmp_path / "b.log", env)
+                    try:
+                        await asyncio.sleep(1.5)  # several heartbeats and recovery rounds of B
+                        rest = [line async for line in lines]
+                    finally:
+                        second.stop()
+                assert "event: done" in rest
+                assert rest.count("event: content") > 10  # A was still streaming once B had recovered
+                messages = await session_messages(http, tenant, sid)
+                assert messages[-1]["status"] == "complete"
+                assert messages[-1]["content"] == "".join(f"w{i} " for i in range(400))
+        finally:
+            first.stop()
+    finally:
+        await db.dispose()
+
+
+async def test_only_dead_processes_turns_are_recovered(fresh_database_url: str) -> None:
+    """A process on another host is dead only past its lease; on this host, as soon as its pid is gone."""
+    db = Database(fresh_database_url)
+    await migrate(db)
+    model = ModelInfo(id="other", provider="scripted", upstream_model="x")
+    registry = ModelRegistry([model], {"scripted": ScriptedProvider()})
+    here = replicas.ProcessIdentity.current()
+    try:
+        tenant = await make_tenant(db)
+        answers = await _two_in_progress_answers(db, tenant.service)
+        answers += await _two_in_progress_answers(db, tenant.service)
+        runners = {
+            "far-fresh": ("elsewhere", 1, utcnow()),  # another host, heartbeat now: alive
+            "far-stale": ("elsewhere", 1, utcnow() - timedelta(seconds=60)),  # lease run out: dead
+            # This host, a running pid: alive, even with a heartbeat long past the lease.
+            "near-live": (here.host, os.getppid(), utcnow() - timedelta(seconds=600)),
+            "near-dead": (here.host, _a_finished_pid(), utcnow()),  # this host, pid gone: dead at once
+        }
+        async with db.write() as session:
+            for (runner, (host, pid, beat)), answer in zip(runners.items(), answers, strict=True):
+                await session.execute(
+                    REPLICAS.insert().values(
+                        id=runner, host=host, pid=pid, process_start="", started_at=beat, heartbeat_at=beat
+                    )
+                )
+                await session.execute(
+                    update(Message).where(Message.id == answer).values(runner_id=runner, content="partial")
+                )
+        settled = await settle_orphans(db, registry, here=here, lease=timedelta(seconds=30))
+        assert settled == 2
+        async with db.read() as session:
+            query = select(Message.id, Message.status).where(Message.id.in_(answers))
+            statuses = {row.id: row.status for row in await session.execute(query)}
+            left = set((await session.execute(select(REPLICAS.c.id))).scalars())
+        assert [statuses[a] for a in answers] == ["in_progress", "failed", "in_progress", "failed"]
+        assert left == {"far-fresh", "near-live"}
+    finally:
+        await db.dispose()
+
+
+def _a_finished_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

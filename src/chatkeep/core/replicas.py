@@ -5,8 +5,9 @@ can be settled at once, not after the stale-turn window. A process is taken for 
 certain enough never to fail a turn another live replica is still running:
 
 - it ran on this host and its process is gone (the pid no longer runs, or runs a process that started at
-  another time: the pid was reused). This is what makes a restart settle the dead process's turns at once;
-- or, on any host, its heartbeat is older than the lease (several missed heartbeats).
+  another time: the pid was reused). This is what makes a restart settle the dead process's turns at once,
+  and a live process here is never taken for dead, however late its heartbeat;
+- or it ran on another host and its heartbeat is older than the lease (several missed heartbeats).
 
 A process that stopped cleanly has removed its row; turns without a runner (older rows) still fall to the
 age-based stale-turn sweep.
@@ -109,11 +110,17 @@ async def dead(
             REPLICAS.c.id, REPLICAS.c.host, REPLICAS.c.pid, REPLICAS.c.process_start, REPLICAS.c.heartbeat_at
         )
     )
+    # On this host the process table is the truth (a busy process may miss heartbeats, yet lives on);
+    # elsewhere only the lease can tell.
     return [
         row.id
         for row in rows
         if row.id != here.id
-        and (row.heartbeat_at < cutoff or is_gone(row.host, row.pid, row.process_start, here=here))
+        and (
+            is_gone(row.host, row.pid, row.process_start, here=here)
+            if row.host == here.host
+            else row.heartbeat_at < cutoff
+        )
     ]
 
 
