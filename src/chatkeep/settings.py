@@ -50,6 +50,27 @@ class Settings(BaseSettings):
         "The Quant API allows 25 MB of media, which is a third larger in base64, so the default is that "
         "plus 1 MiB for the JSON around it.",
     )
+    header_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a client may take to send a request's headers (from its first byte, or from "
+        "connecting); then 408 and the connection is closed. Stops slowloris clients holding sockets.",
+    )
+    body_read_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest a client may take to send a request's body once its headers are in; then 408 "
+        "and the connection is closed.",
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5, gt=0, description="An idle kept-alive connection is closed after this long."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections (and running requests) per server process; past it, new requests get "
+        "503. Keep it under the process's file-descriptor limit (ulimit -n) less the database pool.",
+    )
     purge_interval_seconds: float = Field(
         default=60.0, description="How often expired sessions are deleted in the background."
     )
