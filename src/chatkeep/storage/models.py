@@ -223,6 +223,8 @@ class SystemPrompt(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Replica(Base):
     """A running server process. Turns it runs carry its id; its heartbeat (and, on its own host, its
     process id) tell the others whether it is still alive."""

@@ -16,7 +16,12 @@ from chatkeep.storage.database import Database
 ADMIN_ONLY = frozenset({"system_prompt", "guard_policy"})
 
 
-def get(caller: Caller) -> dict[str, Any]:
+def get(caller: Caller) -> AIConfig:
+    """The caller's organisation's AI config, whole (for admin views; callers of any role: `visible`)."""
+    return caller.config
+
+
+def visible(caller: Caller) -> dict[str, Any]:
     """The caller's organisation's AI config as the caller may see it: all of it for admin tokens,
     everything but `ADMIN_ONLY` for the others."""
     hidden: set[str] = set() if caller.principal.role == Role.ADMIN else set(ADMIN_ONLY)

@@ -40,7 +40,7 @@ class ConfigUpdate(WireModel):
 )
 async def get_config(caller: QuantCaller) -> dict[str, Any]:
     """The organisation's AI configuration; `system_prompt` and `guard_policy` only for admin tokens."""
-    return config_use.get(caller)
+    return config_use.visible(caller)
 
 
 @router.put(
