@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.principals import Principal
@@ -84,6 +84,7 @@ class Place:
     id: uuid.UUID
     replaces: uuid.UUID | None
     superseded: bool
+    size: int  # the content's length, so a listing can fetch content in batches of bounded size
 
 
 async def places(
@@ -110,6 +111,7 @@ async def places(
             Message.created_at,
             Message.sequence_index,
             Message.is_flagged,
+            func.length(Message.content).label("size"),
             Conversation.active_leaf_id,
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -128,7 +130,7 @@ async def places(
     for row in await session.execute(query):
         by_conversation[row.conversation_id].append(row)
         leaves[row.conversation_id] = row.active_leaf_id
-    kept = [
+    kept: list[tuple[Any, MessageVersion]] = [
         (version.message, version)
         for cid, rows in by_conversation.items()
         for version in link_versions(rows, leaves[cid])
@@ -137,7 +139,7 @@ async def places(
         and (roles is None or version.message.role in roles)
     ]
     kept.sort(key=lambda pair: (pair[0].sequence_index, pair[0].created_at, pair[0].id))
-    return [Place(row.id, version.replaces, version.superseded) for row, version in kept]
+    return [Place(row.id, version.replaces, version.superseded, int(row.size or 0)) for row, version in kept]
 
 
 async def with_content(session: AsyncSession, places: Sequence[Place]) -> list[MessageVersion]:

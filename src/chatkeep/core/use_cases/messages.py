@@ -10,8 +10,10 @@ from chatkeep.core.callers import Caller
 from chatkeep.core.message_versions import MessageVersion
 from chatkeep.storage.database import Database
 
-# Messages fetched with their content at a time: what a listing holds in memory, whatever its length.
+# What a listing holds in memory at a time, whatever its length: at most this many messages, and no more
+# content than BATCH_CHARS (but always at least one message).
 BATCH = 200
+BATCH_CHARS = 2_000_000
 
 
 async def versions(
@@ -45,11 +47,13 @@ async def stream_versions(
     flagged: bool | None = None,
     roles: Collection[str] | None = None,
     batch: int = BATCH,
+    batch_chars: int = BATCH_CHARS,
 ) -> AsyncIterator[MessageVersion]:
     """Messages the caller may see, ordered by sequence index, then creation, `batch` at a time.
 
     The order is settled first from the messages without their content; the content is then read in
-    short transactions of `batch` messages, so memory stays bounded by the batch, not by the listing.
+    short transactions of at most `batch` messages and `batch_chars` of content, so memory stays bounded
+    by the batch, not by the listing.
     """
     async with db.read() as session:
         order = await message_versions.places(
@@ -60,8 +64,14 @@ async def stream_versions(
             flagged=flagged,
             roles=roles,
         )
-    for start in range(0, len(order), batch):
+    start = 0
+    while start < len(order):
+        end, chars = start + 1, order[start].size
+        while end < len(order) and end - start < batch and chars + order[end].size <= batch_chars:
+            chars += order[end].size
+            end += 1
         async with db.read() as session:
-            versions = await message_versions.with_content(session, order[start : start + batch])
+            versions = await message_versions.with_content(session, order[start:end])
         for version in versions:
             yield version
+        start = end
