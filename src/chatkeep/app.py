@@ -41,6 +41,18 @@ from chatkeep.storage.window_counters import open_counter
 log = logging.getLogger("chatkeep")
 
 
+async def _arrive(db: Database, models: ModelRegistry, me: replicas.ProcessIdentity, lease: float) -> None:
+    """On start: register this process and settle the turns dead processes left running (a crash, a kill -9
+    before this restart). A database that cannot be reached now does not stop the server from starting
+    (requests then get 503): the first heartbeat that reaches it does both."""
+    try:
+        async with db.write() as session:
+            await replicas.register(session, me)
+        await settle_orphans(db, models, here=me, lease=timedelta(seconds=lease))
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("could not register this process yet (%s); the heartbeat will", type(exc).__name__)
+
+
 async def _leave(db: Database, me: replicas.ProcessIdentity, retries: SettleRetries) -> None:
     """On a clean exit: give settles waiting for the database a last chance, then deregister."""
     lost = await retries.drain(within=10.0)
@@ -88,11 +100,8 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
         )
         # This process, as the others see it: turns it runs carry its id (see core.replicas).
         me = replicas.ProcessIdentity.current()
-        async with db.write() as session:
-            await replicas.register(session, me)
-        # Turns a dead process left running (a crash, a kill -9 before this restart) are settled now.
         lease = settings.replica_lease_seconds
-        await settle_orphans(db, models, here=me, lease=timedelta(seconds=lease))
+        await _arrive(db, models, me, lease)
         app.state.db = db
         app.state.registry = models
         app.state.limits = limits
