@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
 
 from chatkeep import __version__
 from chatkeep.body_limit import BodyLimitMiddleware
-from chatkeep.core import housekeeping, workers
+from chatkeep.core import housekeeping, replicas, workers
 from chatkeep.core.limits import Limits
 from chatkeep.core.turns import TurnEngine
+from chatkeep.core.turns.recovery import settle_orphans
+from chatkeep.core.turns.retrying import DATABASE_UNAVAILABLE, SettleRetries
 from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.dialects import console, errors, openapi_docs
 from chatkeep.dialects.closing_turns import CloseTurnsMiddleware
@@ -33,6 +37,32 @@ from chatkeep.storage.database import Database
 from chatkeep.storage.migrate import migrate
 from chatkeep.storage.stop_signals import open_signals
 from chatkeep.storage.window_counters import open_counter
+
+log = logging.getLogger("chatkeep")
+
+
+async def _arrive(db: Database, models: ModelRegistry, me: replicas.ProcessIdentity, lease: float) -> None:
+    """On start: register this process and settle the turns dead processes left running (a crash, a kill -9
+    before this restart). A database that cannot be reached now does not stop the server from starting
+    (requests then get 503): the first heartbeat that reaches it does both."""
+    try:
+        async with db.write() as session:
+            await replicas.register(session, me)
+        await settle_orphans(db, models, here=me, lease=timedelta(seconds=lease))
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("could not register this process yet (%s); the heartbeat will", type(exc).__name__)
+
+
+async def _leave(db: Database, me: replicas.ProcessIdentity, retries: SettleRetries) -> None:
+    """On a clean exit: give settles waiting for the database a last chance, then deregister."""
+    lost = await retries.drain(within=10.0)
+    if lost:
+        log.error("%d answers could not be stored before exit; they are recovered as checkpointed", lost)
+    try:
+        async with db.write() as session:
+            await replicas.retire(session, me)
+    except DATABASE_UNAVAILABLE as exc:  # the row then expires with its lease
+        log.warning("could not deregister this process (%s)", type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, *, registry: ModelRegistry | None = None) -> FastAPI:
@@ -68,9 +98,14 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
             requests_per_minute=settings.rate_limit_rpm,
             monthly_token_quota=settings.monthly_token_quota,
         )
+        # This process, as the others see it: turns it runs carry its id (see core.replicas).
+        me = replicas.ProcessIdentity.current()
+        lease = settings.replica_lease_seconds
+        await _arrive(db, models, me, lease)
         app.state.db = db
         app.state.registry = models
         app.state.limits = limits
+        retries = SettleRetries()
         running = RunningTurns(open_signals(settings.redis_url, prefix=settings.redis_key_prefix))
         await running.start()
         app.state.turns = TurnEngine(
@@ -80,6 +115,8 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
             total_timeout=settings.provider_timeout_seconds,
             limits=limits,
             running=running,
+            runner_id=me.id,
+            retries=retries,
         )
         # A turn still "in progress" long after any model call could last was cut off by a crash.
         stale_after = settings.resolved_stale_turn_seconds()
@@ -88,12 +125,17 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
                 db, interval=settings.purge_interval_seconds, stale_turn_seconds=stale_after
             )
         )
+        keeper = asyncio.create_task(
+            housekeeping.keep_alive(db, models, me=me, interval=settings.heartbeat_seconds, lease=lease)
+        )
         try:
             yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in (purger, keeper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await _leave(db, me, retries)
             await models.aclose()
             await running.aclose()
             await counter.aclose()

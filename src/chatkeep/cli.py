@@ -105,6 +105,10 @@ def serve(
                 if json_logs or tracing_on
                 else uvicorn.config.LOGGING_CONFIG
             ),
+            # Slow and idle clients (see chatkeep.http_deadlines and README "Timeouts and connections").
+            http="chatkeep.http_deadlines:DeadlineProtocol",
+            timeout_keep_alive=settings.keep_alive_timeout_seconds,
+            limit_concurrency=settings.max_connections,
         )
 
 

@@ -50,6 +50,27 @@ class Settings(BaseSettings):
         "The Quant API allows 25 MB of media, which is a third larger in base64, so the default is that "
         "plus 1 MiB for the JSON around it.",
     )
+    header_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a client may take to send a request's headers (from its first byte, or from "
+        "connecting); then 408 and the connection is closed. Stops slowloris clients holding sockets.",
+    )
+    body_read_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest a client may take to send a request's body once its headers are in; then 408 "
+        "and the connection is closed.",
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5, gt=0, description="An idle kept-alive connection is closed after this long."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections (and running requests) per server process; past it, new requests get "
+        "503. Keep it under the process's file-descriptor limit (ulimit -n) less the database pool.",
+    )
     purge_interval_seconds: float = Field(
         default=60.0, description="How often expired sessions are deleted in the background."
     )
@@ -88,6 +109,20 @@ class Settings(BaseSettings):
         "marked failed (at start and on every purge round). Must exceed provider_timeout_seconds, so a turn "
         "still running on another replica is never failed; the excess covers clock skew between replicas "
         "and waiting for the database. Default: provider_timeout_seconds + 60.",
+    )
+
+    heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often each server process tells the database it is alive (and settles the turns "
+        "of processes found dead).",
+    )
+    replica_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A server process whose heartbeat is this old is taken for dead, and its running turns "
+        "are settled as checkpointed. On its own host a dead process is recognised at once (its pid is "
+        "gone); the lease is for other hosts. Must be at least three heartbeats.",
     )
 
     # Limits, shared counters and log privacy
@@ -137,6 +172,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "stale_turn_seconds must be greater than provider_timeout_seconds: a shorter cutoff would "
                 "fail turns that are still running"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.replica_lease_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError(
+                "replica_lease_seconds must be at least three heartbeat_seconds: a shorter lease would take "
+                "a live but briefly slow process for dead"
             )
         return self
 

@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS: dict[str, tuple[str, str]] = {
     "mock-stream": ("mock", "stream"),
     "mock-slow": ("mock", "stream:deltas=400,interval=0.05"),
+    "mock-medium": ("mock", "stream:deltas=60,interval=0.05"),
     "mock-silent": ("mock", "stall:delay=20"),
     "mock-500": ("mock", "http-500"),
     "mock-429": ("mock", "http-429:after=1"),

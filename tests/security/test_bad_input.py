@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from chatkeep.core.conversations import MAX_TOTAL_TOKENS
+from chatkeep.storage.database import Database
+from chatkeep.storage.models import Conversation
 from tests.support import Tenant
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -376,15 +381,24 @@ async def test_long_valid_strings_are_accepted_up_to_their_limits(
     assert stored["messages"][0]["content"] == content
 
 
-async def test_token_total_cannot_overflow_its_column(ctx: Ctx, scripted_client: httpx.AsyncClient) -> None:
+async def test_token_total_cannot_overflow_its_column(
+    ctx: Ctx, scripted_client: httpx.AsyncClient, db: Database
+) -> None:
     url, auth = f"{ctx.quant}/sessions/{ctx.session_id}", {"Authorization": f"Bearer {ctx.tenant.admin}"}
-    for _ in range(2):
+    for _ in range(3):  # past 2^31: the counters are 64-bit
         assert (
             await scripted_client.put(url, json={"tokensUsed": 1_000_000_000}, headers=auth)
         ).status_code == 200
+    near_cap = MAX_TOTAL_TOKENS - 500_000_000
+    async with db.write() as session:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == uuid.UUID(str(ctx.session_id)))
+            .values(total_tokens=near_cap)
+        )
     third = await scripted_client.put(url, json={"tokensUsed": 1_000_000_000}, headers=auth)
     assert_clear_refusal(third, 409, "tokensUsed")  # valid alone, not on top of the session's total
-    assert (await scripted_client.get(url, headers=auth)).json()["totalTokens"] == 2_000_000_000
+    assert (await scripted_client.get(url, headers=auth)).json()["totalTokens"] == near_cap
 
 
 @pytest.mark.parametrize("month", ["0001-01", "9999-12"])

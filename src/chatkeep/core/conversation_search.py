@@ -132,8 +132,8 @@ def _conditions(principal: Principal, query: ConversationQuery) -> list[ColumnEl
         if query.max_severity not in SEVERITIES:
             raise InvalidInput(f"severity must be one of {list(SEVERITIES)}", field="severity")
         conditions.append(Conversation.max_severity == query.max_severity)
-    conditions += _in_days(Conversation.created_at, query.created)
-    conditions += _in_days(Conversation.updated_at, query.modified)
+    conditions += _in_days(Conversation.created_at, query.created, "created")
+    conditions += _in_days(Conversation.updated_at, query.modified, "modified")
     if query.total_tokens_min is not None:
         conditions.append(Conversation.total_tokens >= query.total_tokens_min)
     if query.total_tokens_max is not None:
@@ -157,16 +157,26 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _in_days(column: Any, days: DateRange) -> list[ColumnElement[bool]]:
-    """Calendar-day bounds as half-open timestamp ranges, so the indexes on the timestamps serve them."""
+def _in_days(column: Any, days: DateRange, name: str) -> list[ColumnElement[bool]]:
+    """Calendar-day bounds as half-open timestamp ranges, so the indexes on the timestamps serve them.
+
+    `name` is the filter's name (`created`, `modified`): a day whose end cannot be written as a timestamp
+    (the last day of the calendar) is invalid input naming it (`created`, `created_before` …).
+    """
     conditions: list[ColumnElement[bool]] = []
     if days.on is not None:
-        conditions += [column >= _day_start(days.on), column < _day_start(days.on + timedelta(days=1))]
+        conditions += [column >= _day_start(days.on), column < _next_day_start(days.on, name)]
     if days.start is not None:
         conditions.append(column >= _day_start(days.start))
     if days.end is not None:
-        conditions.append(column < _day_start(days.end + timedelta(days=1)))
+        conditions.append(column < _next_day_start(days.end, f"{name}_before"))
     return conditions
+
+
+def _next_day_start(day: date, name: str) -> datetime:
+    if day >= date.max:
+        raise InvalidInput(f"{name} must be a day before {date.max.isoformat()}", field=name)
+    return _day_start(day + timedelta(days=1))
 
 
 def _matches_text(text: str, untitled_name: str | None) -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, Uuid, bindparam, literal, select
+from sqlalchemy import BigInteger, Integer, Select, Uuid, bindparam, case, literal, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
@@ -30,7 +30,9 @@ from chatkeep.storage.types import utcnow
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 STATUSES = frozenset({"active", "completed"})
 MAX_EXTENSION = timedelta(minutes=1440)
-MAX_TOTAL_TOKENS = 2**31 - 1  # total_tokens is a 32-bit integer column on PostgreSQL
+# Token counts are 64-bit columns; this cap keeps every count exact in JSON clients (JavaScript numbers)
+# and leaves the columns room, so adding to a total can saturate but never overflow.
+MAX_TOTAL_TOKENS = 2**53 - 1
 _MESSAGE_COLUMNS = tuple(MESSAGES.columns)
 
 
@@ -56,6 +58,7 @@ class NewMessage:
     input_tokens: int | None = None
     output_tokens: int | None = None
     safety: dict[str, Any] = field(default_factory=dict)
+    runner_id: str | None = None  # for an answer reserved for a running turn: the process running it
 
 
 async def create(
@@ -274,6 +277,7 @@ async def append_messages(
             model=new.model,
             input_tokens=new.input_tokens,
             output_tokens=new.output_tokens,
+            runner_id=new.runner_id,
             created_at=now,
             **{**_unflagged(), **new.safety},
         )
@@ -313,27 +317,50 @@ async def settle_answer(
     output_tokens: int,
     blocks: list[dict[str, Any]] | None,
     model: str,
-) -> None:
-    """Store a reserved answer's outcome and add its tokens to the conversation's total.
+) -> bool:
+    """Store a reserved answer's outcome and add its tokens to the conversation's total; returns False when
+    the answer was settled already (its usage is accounted), True otherwise — also when the row is gone
+    with its conversation, deleted mid-stream: the model call still happened and must be accounted.
 
-    Plain table UPDATEs, not load-then-flush (two statements fewer per turn) nor ORM-enabled ones (their
-    bulk-update machinery cost more than the SQL); the token total is added in SQL. A row deleted meanwhile
-    (the conversation was deleted mid-stream) matches nothing. `blocks` None leaves the row's blocks as they
-    are (a reserved answer has none).
+    Only an answer still in progress is settled, so a turn is settled once even when a retry after a lost
+    connection, or the recovery of a process taken for dead, meets the turn's own settle. Plain table
+    UPDATEs, not load-then-flush (two statements fewer per turn) nor ORM-enabled ones (their bulk-update
+    machinery cost more than the SQL); the token total is added in SQL, saturating at MAX_TOTAL_TOKENS.
+    `blocks` None leaves the row's blocks as they are (a reserved answer has none).
     """
     answer: dict[str, Any] = {
         "content": content,
         "status": status,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
+        "runner_id": None,
     }
     if blocks is not None:
         answer["blocks"] = blocks
-    await session.execute(sql_update(MESSAGES).where(MESSAGES.c.id == message_id).values(answer))
+    settled = await session.execute(
+        sql_update(MESSAGES)
+        .where(MESSAGES.c.id == message_id, MESSAGES.c.status == "in_progress")
+        .values(answer)
+    )
+    if not getattr(settled, "rowcount", 0):
+        still_there = await session.scalar(select(MESSAGES.c.id).where(MESSAGES.c.id == message_id))
+        return still_there is None
     await session.execute(
         sql_update(CONVERSATIONS)
         .where(CONVERSATIONS.c.id == conversation_id)
-        .values(total_tokens=CONVERSATIONS.c.total_tokens + input_tokens + output_tokens, model=model)
+        .values(total_tokens=saturating_total(input_tokens + output_tokens), model=model)
+    )
+    return True
+
+
+def saturating_total(added: int) -> Any:
+    """SQL for the conversation's token total plus `added`, capped at MAX_TOTAL_TOKENS (never overflows:
+    the comparison is made before the addition)."""
+    added = min(max(added, 0), MAX_TOTAL_TOKENS)
+    total = CONVERSATIONS.c.total_tokens
+    return case(
+        (total > MAX_TOTAL_TOKENS - added, MAX_TOTAL_TOKENS),
+        else_=total + literal(added, BigInteger),
     )
 
 

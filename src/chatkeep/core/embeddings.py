@@ -46,11 +46,10 @@ async def embed(
     if limits.has_quota(config):
         async with db.read() as session:
             await limits.check_quota(session, principal=principal, config=config)
-    model = resolve_model(registry, model_id) if model_id else _default_embedder(registry, config)
+    # Enabled first: what a model can do is no business of an organisation that may not use it.
+    model = resolve_model(registry, model_id, config) if model_id else _default_embedder(registry, config)
     if not model.supports("embeddings"):
         raise InvalidInput(f"model {model.id!r} cannot embed", field="model")
-    if not config.allows(model.id):
-        raise InvalidInput(f"model {model.id!r} is not enabled for this organisation", field="model")
     started = time.monotonic()
     status = "failed"
     result = None

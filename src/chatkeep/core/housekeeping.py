@@ -1,13 +1,19 @@
-"""Background upkeep that must never block requests: purging expired sessions and applying retention."""
+"""Background upkeep that must never block requests: purging expired sessions, applying retention,
+failing stale turns, and this process's heartbeat with the recovery of the turns of dead processes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from chatkeep.core import console_sessions, conversations, retention
+from chatkeep.core import console_sessions, conversations, replicas, retention
+from chatkeep.core.turns.recovery import settle_orphans
 from chatkeep.storage.database import Database
+
+if TYPE_CHECKING:
+    from chatkeep.providers.registry import ModelRegistry
 
 log = logging.getLogger("chatkeep.housekeeping")
 
@@ -50,3 +56,20 @@ async def run_forever(db: Database, *, interval: float, stale_turn_seconds: floa
         except Exception:
             log.exception("purging expired sessions failed; will retry")
         await asyncio.sleep(interval)
+
+
+async def keep_alive(
+    db: Database, registry: ModelRegistry, *, me: replicas.ProcessIdentity, interval: float, lease: float
+) -> None:
+    """Heartbeat every `interval` seconds and settle the turns of processes found dead, until cancelled;
+    a failed round (the database is unavailable) is logged and retried next time."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with db.write() as session:
+                await replicas.heartbeat(session, me)
+            await settle_orphans(db, registry, here=me, lease=timedelta(seconds=lease))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("heartbeat failed (%s); will retry", type(exc).__name__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, insert, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import InvalidInput
@@ -39,11 +39,43 @@ async def record(
 
     A plain table INSERT: every turn writes one, and the ORM's machinery cost more than the statement.
     """
+    await record_row(
+        session,
+        org_id=principal.org_id,
+        token_id=principal.token_id,
+        user_id=user_id,
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
+        status=status,
+        cost_cents=cost_cents,
+        conversation_id=conversation_id,
+        kind=kind,
+    )
+
+
+async def record_row(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    token_id: uuid.UUID | None,
+    user_id: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    latency_ms: int,
+    status: str,
+    cost_cents: float = 0.0,
+    conversation_id: uuid.UUID | None = None,
+    kind: str = "chat",
+) -> None:
+    """Add a ledger row for a caller known only by its organisation and token (a recovered turn's)."""
     row = dict(
         id=uuid.uuid4(),
-        org_id=principal.org_id,
+        org_id=org_id,
         user_id=user_id,
-        token_id=principal.token_id,
+        token_id=token_id,
         conversation_id=conversation_id,
         model=model,
         input_tokens=input_tokens,
@@ -109,7 +141,8 @@ async def monthly(
 ) -> MonthlyUsage:
     """Totals for one month of the caller's organisation, by model, user, token and day.
 
-    Members only ever see their own usage.
+    Members only ever see their own usage, and of the tokens that acted for them only their own: the
+    ids of service tokens (and of other tokens) are grouped under "" for them.
     """
     label, start, end = month_bounds(month)
     user_filter = principal.visible_user(user_id)
@@ -126,7 +159,7 @@ async def monthly(
     groupings = {
         "by_model": sub.c.model,
         "by_user": sub.c.user_id,
-        "by_token": sub.c.token_id,
+        "by_token": sub.c.token_id if principal.sees_whole_org else _own_token(sub.c.token_id, principal),
         "daily": day,
     }
     for name, column in groupings.items():
@@ -147,6 +180,13 @@ async def monthly(
         result.total.output_tokens += bucket.output_tokens
         result.total.cost_cents += bucket.cost_cents
     return result
+
+
+def _own_token(column: Any, principal: Principal) -> Any:
+    """The token id where it is the principal's own token, else NULL (rendered as "")."""
+    # An expression even without a token: PostgreSQL refuses to group by a constant.
+    own = column == principal.token_id if principal.token_id is not None else column.is_(None)
+    return case((own, column), else_=null())
 
 
 def _utc_day(column: Any, dialect: str) -> Any:

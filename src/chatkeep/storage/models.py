@@ -80,7 +80,8 @@ class Conversation(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     active_leaf_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
-    total_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    # 64-bit: users raise it (Quant's tokensUsed), and a 32-bit total overflowed into failed settles.
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     # Generation settings chosen when the conversation was created (Quant's older family); None: defaults.
     # `model` above is the model last used; `default_model` the one its turns use unless they name one.
     default_model: Mapped[str | None] = mapped_column(String(255), default=None)
@@ -118,8 +119,8 @@ class Message(Base):
     sequence_index: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     model: Mapped[str | None] = mapped_column(String(255), default=None)
-    input_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
-    output_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    input_tokens: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    output_tokens: Mapped[int | None] = mapped_column(BigInteger, default=None)
     is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     severity: Mapped[str] = mapped_column(String(16), default="none")
     injection_categories: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -130,6 +131,9 @@ class Message(Base):
     feedback_comment: Mapped[str | None] = mapped_column(Text, default=None)
     feedback_category: Mapped[str | None] = mapped_column(String(32), default=None)
     feedback_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The server process (a Replica's id) running this answer's turn, while it is in progress: when that
+    # process is known dead, the answer is settled as checkpointed at once (see core.turns.recovery).
+    runner_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -145,8 +149,8 @@ class UsageRecord(Base):
     token_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     model: Mapped[str] = mapped_column(String(255))
-    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_cents: Mapped[float] = mapped_column(Float, default=0.0)
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="complete")
@@ -221,6 +225,21 @@ class SystemPrompt(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Replica(Base):
+    """A running server process. Turns it runs carry its id; its heartbeat (and, on its own host, its
+    process id) tell the others whether it is still alive."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # When the process started, as its host's kernel tells it: a reused pid is then not taken for it.
+    process_start: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # The tables themselves, for plain statements on hot paths: the ORM-enabled forms of the same INSERT or
 # UPDATE run through machinery that costs more than the SQL.
 MESSAGES = cast(Table, Message.__table__)
@@ -251,3 +270,4 @@ class AuditEntry(Base):
 
 
 AUDIT_ENTRIES = cast(Table, AuditEntry.__table__)
+REPLICAS = cast(Table, Replica.__table__)

@@ -377,7 +377,7 @@ async def test_config_drives_default_and_allowed_models(
     sent = scripted.requests[-1]
     assert (sent.max_tokens, sent.temperature, sent.system) == (50, 0.1, "Org rules.")
     refused = await chat(scripted_client, tenant, modelId="scripted-text")
-    assert refused.status_code == 400 and refused.json()["field"] == "modelId"
+    assert refused.status_code == 404 and refused.json()["field"] == "modelId"  # as for an unknown model
     listed = (await scripted_client.get(f"{ai(tenant)}/models", headers=bearer(tenant.member))).json()
     assert [m["id"] for m in listed["models"]] == ["scripted-vision"]
 

@@ -18,6 +18,7 @@ from chatkeep.core.turns import scope
 from chatkeep.core.turns.history import HISTORY_PAGE, recent_path, replayable
 from chatkeep.core.turns.input import Screened, append_placed, plan_input, system_texts
 from chatkeep.core.turns.request import TurnOptions, TurnRequest
+from chatkeep.core.turns.retrying import SettleRetries
 from chatkeep.core.turns.settle import Reservation
 from chatkeep.core.turns.stopping import RunningTurns
 from chatkeep.core.turns.turn import Turn
@@ -41,6 +42,8 @@ class TurnEngine:
         total_timeout: float = 120.0,
         limits: Limits | None = None,
         running: RunningTurns | None = None,
+        runner_id: str | None = None,
+        retries: SettleRetries | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -48,6 +51,9 @@ class TurnEngine:
         self.total_timeout = total_timeout
         self.limits = limits or Limits()
         self.running = running or RunningTurns()
+        # This process's id in `replicas`, stored on every answer it reserves (see turns.recovery).
+        self.runner_id = runner_id
+        self.retries = retries or SettleRetries()
 
     async def open(self, request: TurnRequest) -> Turn:
         """Validate, guard and (for conversations) store the input; raises domain errors.
@@ -152,12 +158,11 @@ class TurnEngine:
         return turn
 
     def _choose_model(self, request: TurnRequest, config: org_config.AIConfig) -> ModelInfo:
-        model = resolve_model(
-            self.registry, request.options.model_id or config.default_model or self.registry.default_model_id
+        return resolve_model(
+            self.registry,
+            request.options.model_id or config.default_model or self.registry.default_model_id,
+            config,
         )
-        if not config.allows(model.id):
-            raise InvalidInput(f"model {model.id!r} is not enabled for this organisation", field="model")
-        return model
 
     @staticmethod
     def _check_capabilities(model: ModelInfo, request: TurnRequest) -> None:
@@ -205,7 +210,11 @@ class TurnEngine:
                     raise NotFound("conversation not found", field="conversation")
             placement = await plan_input(session, conversation, request, incoming)
             reserved = conversations.NewMessage(
-                role="assistant", content="", status="in_progress", model=reservation.model.id
+                role="assistant",
+                content="",
+                status="in_progress",
+                model=reservation.model.id,
+                runner_id=self.runner_id,
             )
             added = await append_placed(session, conversation, placement, reserved)
             stored, placeholder = added[:-1], added[-1]

@@ -63,7 +63,19 @@ def tokens_of(outcome: Outcome, reservation: Reservation, registry: ModelRegistr
         tokens_out = outcome.usage.output_tokens
     else:  # cancelled or failed before the provider reported usage: count what was generated
         tokens_out = registry.count_tokens(reservation.model, outcome.text) if outcome.text else 0
-    return tokens_in, tokens_out
+    return bounded(tokens_in), bounded(tokens_out)
+
+
+def bounded(tokens: int) -> int:
+    """A token count as stored: never negative, never past what the 64-bit columns and JSON carry exactly
+    (a provider reporting nonsense must not make the settle fail, or the call goes unaccounted)."""
+    return min(max(int(tokens), 0), conversations.MAX_TOTAL_TOKENS)
+
+
+def cost_cents(model: ModelInfo, tokens_in: int, tokens_out: int) -> float:
+    """What the tokens cost at the model's prices, in cents."""
+    pricing = model.pricing
+    return (tokens_in * pricing.input_per_m + tokens_out * pricing.output_per_m) / 1_000_000 * 100
 
 
 async def settle(
@@ -72,11 +84,12 @@ async def settle(
     """Store the answer (complete, failed or cancelled) and its usage row in one transaction."""
     status = outcome.status or "cancelled"
     tokens_in, tokens_out = tokens_of(outcome, reservation, registry)
-    pricing = reservation.model.pricing
-    cost = (tokens_in * pricing.input_per_m + tokens_out * pricing.output_per_m) / 1_000_000 * 100
+    cost = cost_cents(reservation.model, tokens_in, tokens_out)
     async with db.write(serialize=reservation.conversation_id) as session:
         if reservation.assistant_message_id is not None and reservation.conversation_id is not None:
-            await conversations.settle_answer(
+            # Already settled (by a retry whose first attempt did commit, or by the recovery of a process
+            # taken for dead): then its usage row exists too, and a second one would count the call twice.
+            first = await conversations.settle_answer(
                 session,
                 conversation_id=reservation.conversation_id,
                 message_id=reservation.assistant_message_id,
@@ -87,6 +100,8 @@ async def settle(
                 blocks=_tool_blocks(outcome.tool_uses),
                 model=reservation.model.id,
             )
+            if not first:
+                return Settlement(input_tokens=tokens_in, output_tokens=tokens_out, cost_cents=round(cost, 6))
         await usage_ledger.record(
             session,
             principal=reservation.principal,

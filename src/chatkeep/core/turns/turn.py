@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from chatkeep.core.turns.checkpoint import Checkpoints
 from chatkeep.core.turns.events import GuardNotice, TurnDone, TurnEvent, TurnFailed, TurnStarted
-from chatkeep.core.turns.settle import Outcome, Reservation, Settlement, settle
+from chatkeep.core.turns.retrying import DATABASE_UNAVAILABLE
+from chatkeep.core.turns.settle import Outcome, Reservation, Settlement, cost_cents, settle, tokens_of
 from chatkeep.guards import GuardVerdict
 from chatkeep.observability import observe, turn_observer
 from chatkeep.providers.base import ChatRequest, Finish, ModelInfo, ProviderError, TextDelta, ToolCall, Usage
@@ -49,6 +51,8 @@ class Turn:
         self._settled: Settlement | None = None
         self._stop_requested = False
         self._waiting: asyncio.Timeout | None = None  # the wait for the model's next event, if any
+        self._unstored = False  # the settle met an unavailable database and is being retried
+        self._checkpoints: Checkpoints | None = None
         self.request_id = uuid.uuid4().hex
         self.user_message_ids = user_message_ids
 
@@ -110,8 +114,24 @@ class Turn:
         await self.aclose()
 
     async def _settle(self, outcome: Outcome) -> Settlement:
+        """Settle now; if the database cannot be reached, settle later (retried until it can) and report
+        the turn's tokens as counted here."""
         engine = self._engine
-        return await settle(engine.db, engine.registry, self._reservation, outcome)
+
+        async def store() -> Settlement:
+            return await settle(engine.db, engine.registry, self._reservation, outcome)
+
+        try:
+            return await store()
+        except DATABASE_UNAVAILABLE as exc:
+            log.warning(
+                "the database is unavailable (%s): the answer is stored when it is back", type(exc).__name__
+            )
+            engine.retries.add(store, f"the answer of turn {self.request_id}")
+            self._unstored = True
+            tokens_in, tokens_out = tokens_of(outcome, self._reservation, engine.registry)
+            cost = cost_cents(self.model, tokens_in, tokens_out)
+            return Settlement(input_tokens=tokens_in, output_tokens=tokens_out, cost_cents=round(cost, 6))
 
     async def _run(self) -> AsyncGenerator[TurnEvent, None]:
         yield TurnStarted(
@@ -128,6 +148,10 @@ class Turn:
         running = self._engine.running
         if self.conversation_id is not None:
             running.add(self.conversation_id, self)
+        if self.assistant_message_id is not None and not self.blocked:
+            self._checkpoints = Checkpoints(
+                self._engine.db, self.assistant_message_id, input_tokens=self._reservation.input_tokens
+            )
         try:
             if self.blocked:
                 outcome.text, outcome.finish = REFUSAL, "content_filter"
@@ -146,11 +170,20 @@ class Turn:
                 outcome.status = "cancelled"
             # Runs on success, failure and cancellation alike; shielded so a disconnect cannot cut it short.
             with anyio.CancelScope(shield=True):
+                if self._checkpoints is not None:
+                    await self._checkpoints.aclose()
                 if self._settled is None:
                     self._settled = await self._settle(outcome)
         settled = self._settled
         assert settled is not None  # the `finally` above settled the turn
-        if outcome.error is not None:
+        if self._unstored:
+            yield TurnFailed(
+                kind="storage_unavailable",
+                message="the answer could not be stored: the database is unavailable. It is stored, with its "
+                "usage, as soon as the database is back",
+                retry_after=5.0,
+            )
+        elif outcome.error is not None:
             yield TurnFailed(
                 kind=outcome.error.kind, message=outcome.error.message, retry_after=outcome.error.retry_after
             )
@@ -208,6 +241,8 @@ class Turn:
                 if isinstance(event, TextDelta):
                     first = False
                     outcome.text += event.text
+                    if self._checkpoints is not None:
+                        self._checkpoints.note(outcome.text)
                     yield event
                 elif isinstance(event, ToolCall):
                     first = False

@@ -11,10 +11,21 @@ from chatkeep.core.org_config import AIConfig
 from chatkeep.core.principals import Role
 from chatkeep.storage.database import Database
 
+# What only admins may read: the guards treat extracting the system prompt as an attack, and the guard
+# policy tells an attacker what to evade. Everyone else sees what they need to call (models, limits).
+ADMIN_ONLY = frozenset({"system_prompt", "guard_policy"})
+
 
 def get(caller: Caller) -> AIConfig:
-    """The caller's organisation's AI config, as read with the caller's token."""
+    """The caller's organisation's AI config, whole (for admin views; callers of any role: `visible`)."""
     return caller.config
+
+
+def visible(caller: Caller) -> dict[str, Any]:
+    """The caller's organisation's AI config as the caller may see it: all of it for admin tokens,
+    everything but `ADMIN_ONLY` for the others."""
+    hidden: set[str] = set() if caller.principal.role == Role.ADMIN else set(ADMIN_ONLY)
+    return caller.config.model_dump(exclude=hidden)
 
 
 async def update(

@@ -31,10 +31,16 @@ class ConfigUpdate(WireModel):
     user_monthly_token_limit: int | None = Field(default=None, ge=-1)
 
 
-@router.get("/config", operation_id="getAIConfig", response_model=org_config.AIConfig)
+@router.get(
+    "/config",
+    operation_id="getAIConfig",
+    response_model=org_config.AIConfig,
+    # Keys the caller may not see are left out, not shown as null (which would read as "none set").
+    response_model_exclude_unset=True,
+)
 async def get_config(caller: QuantCaller) -> dict[str, Any]:
-    """The organisation's AI configuration."""
-    return config_use.get(caller).model_dump()
+    """The organisation's AI configuration; `system_prompt` and `guard_policy` only for admin tokens."""
+    return config_use.visible(caller)
 
 
 @router.put(

@@ -27,7 +27,13 @@ FIELDS = {
 NOT_FOUND = {"conversation": "Session not found"}
 
 # A model failure's kind → the status of a buffered answer (and of a stream's error event).
-FAILURE_STATUS = {"timeout": 504, "rate_limited": 429, "bad_request": 400, "not_found": 404}
+FAILURE_STATUS = {
+    "timeout": 504,
+    "rate_limited": 429,
+    "bad_request": 400,
+    "not_found": 404,
+    "storage_unavailable": 503,  # the answer could not be stored yet (the database is unavailable)
+}
 
 
 # Quant clients authenticate with `Authorization: Bearer <token>`.

@@ -134,7 +134,7 @@ async def get_session(sessionId: SessionId, caller: QuantCaller, db: DB) -> dict
     "/sessions/{sessionId}",
     response_model=SessionOut,
     operation_id="updateAISession",
-    responses={**NOT_FOUND, 409: {"description": "tokensUsed would take the session's total past 2^31-1"}},
+    responses={**NOT_FOUND, 409: {"description": "tokensUsed would take the session's total past 2^53-1"}},
 )
 async def update_session(
     sessionId: SessionId, body: UpdateSessionRequest, caller: QuantCaller, db: DB

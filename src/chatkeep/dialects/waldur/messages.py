@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
+from chatkeep.core.message_versions import MessageVersion
 from chatkeep.core.use_cases import feedback as feedback_use
 from chatkeep.core.use_cases import messages as message_use
 from chatkeep.dialects.deps import DB, WaldurCaller
@@ -22,7 +25,11 @@ WALDUR_ROLES = frozenset({"user", "assistant"})
     "/chat-messages/",
     operation_id="chat_messages_list",
     response_model=None,
-    responses={200: {"model": list[MessageOut]}, 400: {"model": BadRequest}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"model": list[MessageOut], "content": {"application/json": {}}},
+        400: {"model": BadRequest},
+    },
 )
 async def list_messages(
     caller: WaldurCaller,
@@ -31,12 +38,15 @@ async def list_messages(
     include_history: Annotated[str | None, Query(description="true: superseded versions too.")] = None,
     is_flagged: Annotated[str | None, Query()] = None,
     feedback_score: Annotated[str | None, Query()] = None,
-) -> list[dict[str, Any]]:
-    """Messages ordered by sequence index, then creation; detection fields only for staff callers."""
+) -> Response:
+    """Messages ordered by sequence index, then creation; detection fields only for staff callers.
+
+    Not paginated (as in Waldur), so the array is streamed as it is read, a batch of messages at a time.
+    """
     errors = QueryErrors()
     thread_id = errors.uuid("thread", thread)
     errors.raise_if_any()
-    versions = await message_use.versions(
+    versions = message_use.stream_versions(
         db,
         caller,
         conversation_id=thread_id,
@@ -44,10 +54,23 @@ async def list_messages(
         flagged=boolean(is_flagged),
         roles=WALDUR_ROLES,
     )
-    rated = boolean(feedback_score)
-    if rated is not None:
-        versions = [v for v in versions if v.message.feedback_score is rated]
-    return [render.message(v, detections=caller.principal.sees_whole_org) for v in versions]
+    return StreamingResponse(
+        _json_array(versions, detections=caller.principal.sees_whole_org, rated=boolean(feedback_score)),
+        media_type="application/json",
+    )
+
+
+async def _json_array(
+    versions: AsyncIterator[MessageVersion], *, detections: bool, rated: bool | None
+) -> AsyncIterator[bytes]:
+    yield b"["
+    separator = b""
+    async for version in versions:
+        if rated is not None and version.message.feedback_score is not rated:
+            continue
+        yield separator + render.message_json(version, detections=detections)
+        separator = b","
+    yield b"]"
 
 
 @router.post(

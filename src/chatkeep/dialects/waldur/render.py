@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from chatkeep.core import chat_sessions
 from chatkeep.core.conversation_search import TokenTotals
 from chatkeep.core.conversation_stats import ConversationStats
@@ -100,16 +102,26 @@ def thread(row: Conversation, totals: TokenTotals | None = None) -> dict[str, An
     }
 
 
-def message(version: MessageVersion, *, detections: bool) -> dict[str, Any]:
-    """The 8.0.6 shape (`content`) and the 8.1.3 shape (`blocks`, `warning`, tokens, feedback) at once."""
+def message_json(version: MessageVersion, *, detections: bool) -> bytes:
+    """`message` as JSON bytes, the content encoded once for both places it appears."""
+    encoded = orjson.Fragment(orjson.dumps(version.message.content))
+    return orjson.dumps(message(version, detections=detections, content=encoded))
+
+
+def message(version: MessageVersion, *, detections: bool, content: Any = None) -> dict[str, Any]:
+    """The 8.0.6 shape (`content`) and the 8.1.3 shape (`blocks`, `warning`, tokens, feedback) at once.
+
+    `content` replaces the message's text in both places (`message_json` passes it encoded once).
+    """
     m = version.message
+    text = m.content if content is None else content
     body: dict[str, Any] = {
         "uuid": hex_id(m.id),
         "thread": hex_id(m.conversation_id),
         "role": m.role,
-        "content": m.content,
+        "content": text,
         # Stored blocks are provider blocks (media, tool calls); Waldur clients get the text as markdown.
-        "blocks": [{"id": "blk_0", "key": "markdown", "status": "complete", "content": m.content}],
+        "blocks": [{"id": "blk_0", "key": "markdown", "status": "complete", "content": text}],
         "warning": "",
         "sequence_index": m.sequence_index,
         "replaces": hex_id(version.replaces) if version.replaces else None,
