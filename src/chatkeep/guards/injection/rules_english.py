@@ -190,6 +190,8 @@ _JAILBREAK_TARGET = one_of(
 
 JAILBREAK_RULES: tuple[InjectionRule, ...] = (
     rule("jailbreak", 0.9, r"\bdo anything now\b"),
+    # "h4ck the system" (leetspeak is undone before rules run): flagged, as Waldur flags it, not blocked.
+    rule("jailbreak", 0.4, r"\bhack(?:ing)? (?:into )?(?:the|this|your) (?:system|server|model|ai)\b"),
     rule("jailbreak", 0.85, rf"\b{_BECOME} (?:now |a |an |the )*dan\b|\bdan (?:mode|prompt|jailbreak)\b"),
     rule(
         "jailbreak",
