@@ -18,14 +18,18 @@ from tests.support import free_port
 
 
 @pytest.fixture(params=["in-process", "redis"])
-async def counter(request: pytest.FixtureRequest) -> AsyncIterator[WindowCounter]:
+async def counter(
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    redis_prefix: str,
+) -> AsyncIterator[WindowCounter]:
+    # The Redis fixtures are parameters, not looked up inside this coroutine: a session fixture first set
+    # up from a running event loop cannot start (which one ran first depended on the test order).
     made: WindowCounter
     if request.param == "in-process":
         made = InProcessCounter()
     else:
-        made = RedisCounter(
-            request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("redis_prefix")
-        )
+        made = RedisCounter(redis_url, prefix=redis_prefix)
     yield made
     await made.aclose()
 
