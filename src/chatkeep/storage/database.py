@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from chatkeep.storage.keyed_locks import KeyedLocks
+from chatkeep.storage.sqlite_driver import one_trip_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -43,6 +44,8 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
         if self.is_sqlite:
             _ensure_sqlite_dir(self.url.database)
+            if self.url.get_driver_name() == "aiosqlite":
+                kwargs["module"] = one_trip_dbapi()
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
