@@ -37,32 +37,39 @@ def main() -> None:
     stream = args.mode == "stream"
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = {"flamegraph": "svg", "speedscope": "json", "raw": "txt"}[args.format]
-    out = args.out or RESULTS / f"profile-{args.mode}-{args.backend}-{time.strftime('%Y%m%d-%H%M%S')}.{suffix}"
+    out = (
+        args.out or RESULTS / f"profile-{args.mode}-{args.backend}-{time.strftime('%Y%m%d-%H%M%S')}.{suffix}"
+    )
 
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="chatkeep-profile-") as tmp:
         workdir = Path(tmp)
-        upstream = stack.enter_context(servers.running(servers.start_upstream(workdir, deltas=64, interval=0.02)))
+        upstream = stack.enter_context(
+            servers.running(servers.start_upstream(workdir, deltas=64, interval=0.02))
+        )
         models = servers.write_models_file(workdir, upstream)
         if args.backend == "pg":
             url = stack.enter_context(servers.postgres_database())
         else:
             url = f"sqlite+aiosqlite:///{workdir / 'chatkeep.db'}"
-        server = stack.enter_context(servers.running(servers.start_chatkeep("chatkeep", workdir, url, models)))
+        server = stack.enter_context(
+            servers.running(servers.start_chatkeep("chatkeep", workdir, url, models))
+        )
         arm = Arm("chatkeep", server, "chatkeep")
         run_step(arm, stream=stream, level=8, per_worker=8, duration=3, cell=Cell())  # warm up
         recorder = None
         if not args.no_profile:
-            recorder = subprocess.Popen(
-                [str(servers.VENV_BIN / "py-spy"), "record", "--gil", "--nonblocking", "-p",
-                 str(server.process.pid), "-f", args.format, "-o", str(out), "-d", str(int(args.seconds) + 5)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            argv = [str(servers.VENV_BIN / "py-spy"), "record", "--gil", "--nonblocking"]
+            argv += ["-p", str(server.process.pid), "-f", args.format, "-o", str(out)]
+            argv += ["-d", str(int(args.seconds) + 5)]
+            recorder = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         cell = Cell()
         # Sessions are made beforehand for every turn a client may send (8 turns each), so size it.
         per_worker = 1 if stream else math.ceil(1500 * args.seconds / args.clients)
         cpu = cpu_seconds(server)
-        run_step(arm, stream=stream, level=args.clients, per_worker=per_worker, duration=args.seconds, cell=cell)
+        run_step(
+            arm, stream=stream, level=args.clients, per_worker=per_worker, duration=args.seconds, cell=cell
+        )
         used = cpu_seconds(server) - cpu
         if recorder is not None:
             recorder.send_signal(2)

@@ -27,6 +27,7 @@ async def watch(events: AsyncIterator[TurnEvent], *, org: str, model: str) -> As
     last_text: float | None = None
     first_seen = False
     outcome = "cancelled"
+    gaps = metrics.INTER_TOKEN_GAP.labels(model)  # looked up once: it is observed on every delta
     metrics.OPEN_STREAMS.inc()
     try:
         async for event in events:
@@ -36,7 +37,7 @@ async def watch(events: AsyncIterator[TurnEvent], *, org: str, model: str) -> As
                     first_seen = True
                     metrics.TIME_TO_FIRST_TOKEN.labels(model).observe(now - arrived)
                 elif last_text is not None and isinstance(event, TextDelta):
-                    metrics.INTER_TOKEN_GAP.labels(model).observe(now - last_text)
+                    gaps.observe(now - last_text)
                 last_text = now
             elif isinstance(event, TurnDone):
                 outcome = "complete"

@@ -18,7 +18,11 @@ def response(body: bytes) -> httpx2.Response:
 
 
 async def chunks(body: bytes) -> list[dict[str, Any]]:
-    return [chunk async for chunk in read_chunks(response(body))]
+    return await flat(read_chunks(response(body)))
+
+
+async def flat(batches: AsyncIterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [chunk async for batch in batches for chunk in batch]
 
 
 async def test_events_in_any_line_ending_with_comments_and_multi_line_data() -> None:
@@ -56,8 +60,8 @@ async def test_a_connection_cut_mid_stream_is_unavailable() -> None:
     streamed = httpx2.Response(200, content=cut(), request=httpx2.Request("POST", "http://llm.test/v1/x"))
     seen = []
     with pytest.raises(ProviderError) as caught:
-        async for chunk in read_chunks(streamed):
-            seen.append(chunk)
+        async for batch in read_chunks(streamed):
+            seen.extend(batch)
     assert seen == [{"n": 1}] and caught.value.kind == "unavailable"
 
 
@@ -72,7 +76,7 @@ async def test_lines_split_across_network_reads_at_any_byte() -> None:
         streamed = httpx2.Response(
             200, content=pieces(size), request=httpx2.Request("POST", "http://llm.test/v1/x")
         )
-        assert [c async for c in read_chunks(streamed)] == [{"n": 1}, {"n": 2}, {"n": 3}], size
+        assert await flat(read_chunks(streamed)) == [{"n": 1}, {"n": 2}, {"n": 3}], size
 
 
 async def test_invalid_utf8_is_replaced_not_fatal() -> None:
@@ -92,4 +96,22 @@ async def test_a_compressed_stream_is_decoded() -> None:
         headers={"content-encoding": "gzip"},
         request=httpx2.Request("POST", "http://llm.test/v1/x"),
     )
-    assert [c async for c in read_chunks(streamed)] == [{"n": 1}]
+    assert await flat(read_chunks(streamed)) == [{"n": 1}]
+
+
+async def test_chunks_that_arrive_together_come_as_one_batch() -> None:
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: {"n'
+        yield b'": 3}\n\n'
+        yield b"data: [DONE]\n\n"
+
+    streamed = httpx2.Response(200, content=pieces(), request=httpx2.Request("POST", "http://llm.test/v1/x"))
+    assert [b async for b in read_chunks(streamed)] == [[{"n": 1}, {"n": 2}], [{"n": 3}]]
+
+
+async def test_a_failure_comes_after_the_chunks_read_with_it() -> None:
+    seen: list[dict[str, Any]] = []
+    with pytest.raises(ProviderError, match="malformed stream"):
+        async for batch in read_chunks(response(b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: {oops\n\n')):
+            seen.extend(batch)
+    assert seen == [{"n": 1}, {"n": 2}]

@@ -53,6 +53,9 @@ class Turn:
         self._waiting: asyncio.Timeout | None = None  # the wait for the model's next event, if any
         self._unstored = False  # the settle met an unavailable database and is being retried
         self._checkpoints: Checkpoints | None = None
+        # Read whole (`result`): its client sees nothing before the end, so a crash cannot lose what it
+        # saw, and the answer needs no checkpoints on the way (see turns.checkpoint).
+        self._buffered = False
         self.request_id = uuid.uuid4().hex
         self.user_message_ids = user_message_ids
 
@@ -84,6 +87,7 @@ class Turn:
     async def result(self) -> TurnDone | TurnFailed:
         """Run the turn to its end and return how it ended (for buffered answers)."""
         last: TurnDone | TurnFailed | None = None
+        self._buffered = True
         async for event in self.events():
             if isinstance(event, TurnDone | TurnFailed):
                 last = event
@@ -148,7 +152,7 @@ class Turn:
         running = self._engine.running
         if self.conversation_id is not None:
             running.add(self.conversation_id, self)
-        if self.assistant_message_id is not None and not self.blocked:
+        if self.assistant_message_id is not None and not self.blocked and not self._buffered:
             self._checkpoints = Checkpoints(
                 self._engine.db, self.assistant_message_id, input_tokens=self._reservation.input_tokens
             )

@@ -152,10 +152,11 @@ class OpenAICompatProvider:
         reader = _ChunkReader()
         response = await self._upstream().stream("/chat/completions", body)
         try:
-            async for chunk in read_chunks(response):
-                delta = reader.read(chunk)
-                if delta is not None:
-                    yield delta
+            async for batch in read_chunks(response):
+                # The text of chunks that arrived together goes up as one delta (see read_chunks).
+                texts = [delta.text for delta in map(reader.read, batch) if delta is not None]
+                if texts:
+                    yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
         finally:
             # Unread: this closes the connection, which is how the upstream learns of a cancel.
             await response.aclose()

@@ -28,48 +28,71 @@ _TRANSPORT = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 _DRAIN_SECONDS = 0.1  # the SDK's own bound on reading past [DONE]
 
 
-async def read_chunks(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON chunks of a streamed chat completion (ProviderError on any failure, see the module)."""
+async def read_chunks(response: httpx2.Response) -> AsyncIterator[list[dict[str, Any]]]:
+    """The JSON chunks of a streamed chat completion, in batches: the chunks that arrived together (one
+    read from the connection). ProviderError on any failure (see the module), raised after the chunks that
+    preceded it in their read were yielded, so a partial answer keeps every delta that came.
+
+    Batches are what keeps a busy gateway cheap: a loaded upstream (or one that answers at once) sends
+    many chunks per read, and each event passed up through the provider, the deadlines and the turn costs
+    the same whatever text it carries.
+    """
     # Raw bytes skip httpx's decoder chain, which only matters for a compressed body (rare for SSE); a
     # body already read (a response built from bytes) is only offered decoded.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
     raw = not encoded and not response.is_stream_consumed
-    lines = _lines(response.aiter_raw() if raw else response.aiter_bytes())
+    pieces = _lines(response.aiter_raw() if raw else response.aiter_bytes())
     data: list[bytes] = []
+    batch: list[dict[str, Any]] = []
     try:
-        async for line in lines:
-            if line:
-                field, _, value = line.partition(b":")
-                if field == b"data":
-                    data.append(value[1:] if value.startswith(b" ") else value)
-                continue  # `event:`, `id:`, `retry:` and comments carry nothing a chat completion needs
-            if not data:
-                continue
-            payload, data = b"\n".join(data), []
-            if payload.startswith(b"[DONE]"):
-                await _drain(lines)
-                return
-            chunk = _json(payload)
-            if not isinstance(chunk, dict):
-                raise ProviderError(
-                    "upstream",
-                    "the model server sent a malformed stream: a chunk must be a JSON object, "
-                    f"not {type(chunk).__name__}",
-                )
-            if chunk.get("error"):
-                raise _stream_error(chunk["error"])
-            yield chunk
+        async for lines in pieces:
+            for line in lines:
+                if line:
+                    field, _, value = line.partition(b":")
+                    if field == b"data":
+                        data.append(value[1:] if value.startswith(b" ") else value)
+                    continue  # `event:`, `id:`, `retry:` and comments carry nothing a chat completion needs
+                if not data:
+                    continue
+                payload, data = b"\n".join(data), []
+                if payload.startswith(b"[DONE]"):
+                    if batch:
+                        yield batch
+                    await _drain(pieces)
+                    return
+                batch.append(_chunk(payload))
+            if batch:
+                yield batch
+                batch = []
     except _TIMEOUTS as exc:
         raise ProviderError("timeout", "the model server stopped sending in time") from exc
     except _TRANSPORT as exc:
         raise ProviderError(
             "unavailable", f"the model server's stream broke off: {exc or type(exc).__name__}"
         ) from exc
+    except ProviderError:
+        if batch:  # what came before the failure in the same read is still the answer's
+            yield batch
+        raise
 
 
-async def _lines(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The body's lines, split on \\r\\n, \\n or \\r as SSE allows; bytes, not text: decoding each line
-    through httpx's text and line decoders cost more than everything else done per chunk."""
+def _chunk(payload: bytes) -> dict[str, Any]:
+    chunk = _json(payload)
+    if not isinstance(chunk, dict):
+        raise ProviderError(
+            "upstream",
+            "the model server sent a malformed stream: a chunk must be a JSON object, "
+            f"not {type(chunk).__name__}",
+        )
+    if chunk.get("error"):
+        raise _stream_error(chunk["error"])
+    return chunk
+
+
+async def _lines(pieces: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
+    """The body's complete lines per piece read, split on \\r\\n, \\n or \\r as SSE allows; bytes, not
+    text: decoding each line through httpx's text and line decoders cost more than everything else done
+    per chunk."""
     rest = b""
     async for piece in pieces:
         buffer = rest + piece
@@ -80,10 +103,10 @@ async def _lines(pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         *complete, rest = buffer.split(b"\n")
         rest += tail
-        for line in complete:
-            yield line
+        if complete:
+            yield complete
     if rest.rstrip(b"\r"):
-        yield rest.rstrip(b"\r")
+        yield [rest.rstrip(b"\r")]
 
 
 def _json(payload: bytes) -> Any:
@@ -105,7 +128,7 @@ def _stream_error(error: Any) -> ProviderError:
     return ProviderError("upstream", f"model server error: {message}")
 
 
-async def _drain(lines: AsyncIterator[bytes]) -> None:
+async def _drain(lines: AsyncIterator[list[bytes]]) -> None:
     """Read what follows [DONE] (usually just the end of the chunked body), within a short bound."""
     # The answer is complete: a failure while draining must not turn it into an error.
     with anyio.move_on_after(_DRAIN_SECONDS), contextlib.suppress(*_TIMEOUTS, *_TRANSPORT):
