@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import subprocess
@@ -47,6 +48,7 @@ TURNS_PER_SESSION = 8  # a session holds at most this many turns, so its history
 CHATKEEP_RPS_GUESS = 1200  # sizes how many sessions a buffered step prepares (they are reused beyond it)
 ARMS = ("direct", "chatkeep-sqlite", "chatkeep-pg", "litellm", "chatkeep-openai", "chatkeep-responses")
 LATE_TOLERANCE = 0.001  # share of frames that may come later than twice the cadence
+OPEN_RATE = 256  # streams opened per second on the held-at-once ladder
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Plan:
     capacity_levels: tuple[int, ...]
     deltas: int = 64
     interval: float = 0.02
+    long_deltas: int = 400  # the held-at-once ladder's streams: 8 s, longer than opening 1,000 at 256/s
 
     def streams(self, level: int) -> int:
         return self.streams_per_worker.get(level, 1)
@@ -71,7 +74,7 @@ FULL = Plan(
     rounds=2,
     buffered_seconds=3.0,
     streams_per_worker={1: 4, 16: 2, 64: 2, 256: 1},
-    capacity_levels=(32, 64, 128, 256, 384, 512),
+    capacity_levels=(32, 64, 128, 256, 512, 1000),
 )
 
 
@@ -83,7 +86,17 @@ class Arm:
     server: Server
     kind: str  # direct | chatkeep | litellm | chatkeep-openai | chatkeep-responses
 
-    def spec(self, *, stream: bool) -> dict[str, Any]:
+    def spec(self, *, stream: bool, long: bool = False) -> dict[str, Any]:
+        """The request of one mode; `long`: a stream of the mock's `--long-deltas` (held-at-once ladder)."""
+        spec = self._spec(stream=stream)
+        if long:
+            body = json.loads(spec["body"])
+            key = "modelId" if "modelId" in body else "model"
+            body[key] = body[key].replace("stream", "long") if "bench-" in body[key] else "stream-long"
+            spec["body"] = json.dumps(body)
+        return spec
+
+    def _spec(self, *, stream: bool) -> dict[str, Any]:
         messages = [{"role": "user", "content": PROMPT}]
         headers = {"authorization": f"Bearer {self.server.token}"} if self.server.token else {}
         if self.kind == "chatkeep":
@@ -130,6 +143,7 @@ class Cell:
     ttft: list[float] = field(default_factory=list)
     gaps: list[float] = field(default_factory=list)
     max_gap: list[float] = field(default_factory=list)
+    spans: list[tuple[float, float, float]] = field(default_factory=list)  # (sent, first text, end), seconds
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0
     cpu_seconds: float = 0.0
@@ -139,6 +153,7 @@ class Cell:
     def add(self, result: dict[str, Any], cpu: float) -> None:
         for key in ("latency", "ttft", "gaps", "max_gap"):
             getattr(self, key).extend(v / 1e6 for v in result[key])
+        self.spans.extend((a / 1e6, b / 1e6, c / 1e6) for a, b, c in result.get("spans", []))
         self.errors.extend(result["errors"])
         self.wall += result["wall"]
         self.cpu_seconds += cpu
@@ -197,15 +212,35 @@ def memory_watch(server: Server, cell: Cell) -> Iterator[None]:
 
 
 def cpu_seconds(server: Server) -> float:
+    """CPU used so far by the server and every process under it (workers, chatkeep's scanning processes)."""
     try:
-        times = psutil.Process(server.process.pid).cpu_times()
-        return float(times.user + times.system)
+        parent = psutil.Process(server.process.pid)
+        processes = [parent, *parent.children(recursive=True)]
     except psutil.Error:
         return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue  # ended meanwhile
+        total += times.user + times.system
+    return total
 
 
-def run_step(arm: Arm, *, stream: bool, level: int, per_worker: int, duration: float, cell: Cell) -> None:
-    spec = arm.spec(stream=stream)
+def run_step(
+    arm: Arm,
+    *,
+    stream: bool,
+    level: int,
+    per_worker: int,
+    duration: float,
+    cell: Cell,
+    long: bool = False,
+    stagger: float | None = None,
+) -> None:
+    """One load step; `stagger`: seconds over which the clients start (default: 20 ms for streams)."""
+    spec = arm.spec(stream=stream, long=long)
     if arm.kind == "chatkeep":
         per_session = math.ceil(per_worker / TURNS_PER_SESSION)
         ids = create_sessions(arm.server, level * per_session)
@@ -216,7 +251,7 @@ def run_step(arm: Arm, *, stream: bool, level: int, per_worker: int, duration: f
         requests_per_worker=per_worker,
         duration=duration,
         timeout=timeout,
-        stagger=0.02 if stream else 0.0,
+        stagger=stagger if stagger is not None else (0.02 if stream else 0.0),
     )
     cpu = cpu_seconds(arm.server)
     with memory_watch(arm.server, cell) if stream else _nothing():
@@ -245,10 +280,19 @@ def buffered_per_worker(plan: Plan, level: int, arm: Arm) -> int:
 
 
 def start_arms(
-    stack: ExitStack, workdir: Path, plan: Plan, names: list[str], baseline: Path | None = None
+    stack: ExitStack,
+    workdir: Path,
+    plan: Plan,
+    names: list[str],
+    baseline: Path | None = None,
+    workers: int = 1,
 ) -> list[Arm]:
     upstream = stack.enter_context(
-        servers.running(servers.start_upstream(workdir, deltas=plan.deltas, interval=plan.interval))
+        servers.running(
+            servers.start_upstream(
+                workdir, deltas=plan.deltas, interval=plan.interval, long_deltas=plan.long_deltas
+            )
+        )
     )
     models = servers.write_models_file(workdir, upstream)
     arms = []
@@ -258,11 +302,11 @@ def start_arms(
             arms.append(Arm(name, upstream, "direct"))
         elif name == "chatkeep-sqlite":
             url = f"sqlite+aiosqlite:///{workdir / 'chatkeep.db'}"
-            server = servers.start_chatkeep(name, workdir, url, models)
+            server = servers.start_chatkeep(name, workdir, url, models, workers=workers)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
         elif name == "chatkeep-baseline" and baseline is not None:
             url = f"sqlite+aiosqlite:///{workdir / 'baseline.db'}"
-            server = servers.start_chatkeep(name, workdir, url, models, source=baseline)
+            server = servers.start_chatkeep(name, workdir, url, models, source=baseline, workers=workers)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
         elif name == "chatkeep-traced":
             # Tracing on, every span exported over OTLP/HTTP (to the mock upstream, which drops them).
@@ -273,14 +317,14 @@ def start_arms(
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
         elif name == "chatkeep-pg":
             url = stack.enter_context(servers.postgres_database())
-            server = servers.start_chatkeep(name, workdir, url, models)
+            server = servers.start_chatkeep(name, workdir, url, models, workers=workers)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "chatkeep"))
         elif name in ("chatkeep-openai", "chatkeep-responses"):
             url = f"sqlite+aiosqlite:///{workdir / (name + '.db')}"
-            server = servers.start_chatkeep(name, workdir, url, models)
+            server = servers.start_chatkeep(name, workdir, url, models, workers=workers)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), name))
         elif name == "litellm":
-            server = servers.start_litellm(workdir, upstream)
+            server = servers.start_litellm(workdir, upstream, workers=workers)
             arms.append(Arm(name, stack.enter_context(servers.running(server)), "litellm"))
         else:
             raise SystemExit(
@@ -330,26 +374,42 @@ def holds(late: int, frames: int, complete: bool) -> tuple[bool, bool]:
     return complete and late == 0, complete and late <= LATE_TOLERANCE * max(frames, 1)
 
 
+def at_once(spans: list[tuple[float, float, float]]) -> bool:
+    """Whether every stream was streaming at one same moment: the last first text frame came before the
+    first stream ended. (Streams that merely overlap in a queue, some finished before others began, are
+    not held at once.)"""
+    return bool(spans) and max(first for _, first, _ in spans) < min(end for _, _, end in spans)
+
+
 def capacity(arms: list[Arm], plan: Plan) -> dict[str, dict[str, Any]]:
-    """The most concurrent streams each arm holds on cadence: a ladder, one stream per client, that goes
-    up while at most LATE_TOLERANCE of the frames are late."""
+    """The most streams each arm holds at once on cadence: a ladder, one long stream per client, opened at
+    OPEN_RATE a second; a level holds when every stream completes, all were streaming at the same moment
+    (see `at_once`) and at most LATE_TOLERANCE of the frames came later than twice the cadence."""
     found: dict[str, dict[str, Any]] = {a.name: {"strict": None, "tolerant": None, "tried": []} for a in arms}
     alive = list(arms)
     for level in plan.capacity_levels:
         for arm in list(alive):
             cell = Cell()
-            budget = plan.deltas * plan.interval + 10
-            run_step(arm, stream=True, level=level, per_worker=1, duration=budget, cell=cell)
+            opening = level / OPEN_RATE
+            budget = opening + plan.long_deltas * plan.interval + 15
+            with memory_watch(arm.server, cell):
+                run_step(
+                    arm, stream=True, level=level, per_worker=1, duration=budget, cell=cell, long=True,
+                    stagger=opening,
+                )  # fmt: skip
             late = sum(1 for g in cell.gaps if g > 2 * plan.interval)
-            strict, tolerant = holds(late, len(cell.gaps), not cell.errors and len(cell.latency) == level)
+            complete = not cell.errors and len(cell.latency) == level and at_once(cell.spans)
+            strict, tolerant = holds(late, len(cell.gaps), complete)
             found[arm.name]["tried"].append(
                 {
                     "level": level,
+                    "at_once": at_once(cell.spans),
                     "late_frames": late,
                     "frames": len(cell.gaps),
+                    "ttft_p50_ms": cell.ms("ttft", 50),
                     "worst_gap_ms": max(cell.max_gap, default=0.0) * 1000,
                     "errors": len(cell.errors),
-                    "rss_growth_kib_per_stream": (cell.rss_peak - cell.rss_before) / 1024 / level,
+                    "kib_per_open_stream": (cell.rss_peak - cell.rss_before) / 1024 / level,
                 }
             )
             if strict and found[arm.name]["tolerant"] == found[arm.name]["strict"]:
@@ -358,7 +418,7 @@ def capacity(arms: list[Arm], plan: Plan) -> dict[str, dict[str, Any]]:
                 found[arm.name]["tolerant"] = level
             else:
                 alive.remove(arm)
-        print(f"  capacity {level}: done", flush=True)
+        print(f"  held at once, {level} streams: done", flush=True)
     return found
 
 
@@ -541,8 +601,21 @@ def main() -> None:
         help="a chatkeep `src` directory to measure as one more arm, chatkeep-baseline (SQLite), e.g. "
         "`mkdir -p /tmp/base && git archive HEAD src | tar -x -C /tmp/base` then --baseline /tmp/base/src",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes per chatkeep and LiteLLM arm (serve --workers; litellm --num_workers)",
+    )
+    parser.add_argument(
+        "--held",
+        help="comma-separated levels of the streams-held-at-once ladder (replaces the plan's; 0: skip it)",
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
+    if args.held is not None:
+        levels = tuple(int(n) for n in args.held.split(",") if int(n) > 0)
+        plan = dataclasses.replace(plan, capacity_levels=levels)
     names = [n.strip() for n in args.arms.split(",") if n.strip()]
     if "direct" not in names:
         names.insert(0, "direct")  # every figure is relative to it
@@ -552,7 +625,7 @@ def main() -> None:
     load_before = machine()["load_average"]
     with tempfile.TemporaryDirectory(prefix="chatkeep-bench-") as tmp:
         with ExitStack() as stack:
-            arms = start_arms(stack, Path(tmp), plan, names, args.baseline)
+            arms = start_arms(stack, Path(tmp), plan, names, args.baseline, args.workers)
             print("warming up …", flush=True)
             warm_up(arms)
             print("measuring …", flush=True)
@@ -567,7 +640,7 @@ def main() -> None:
     path = write_result(
         "gateway",
         {
-            "plan": {**plan.__dict__, "mode": "quick" if args.quick else "full"},
+            "plan": {**plan.__dict__, "mode": "quick" if args.quick else "full", "workers": args.workers},
             "machine": info,
             "seconds": round(elapsed),
             **result,

@@ -47,6 +47,7 @@ def is_text_frame(frame: bytes, protocol: str) -> bool:
 
 @dataclass(slots=True)
 class Sample:
+    sent: float = 0.0  # perf_counter when the request was written
     latency: float = 0.0
     ttft: float | None = None
     frames: int = 0
@@ -91,9 +92,9 @@ class ClientProtocol(asyncio.Protocol):
     def request(self, raw: bytes) -> asyncio.Future[None]:
         assert self.transport is not None
         self.done = asyncio.get_running_loop().create_future()
-        self.sample = Sample()
         self.pending = b""
         self.sent = self.last = time.perf_counter()
+        self.sample = Sample(sent=self.sent)
         self.transport.write(raw)
         return self.done
 
@@ -179,13 +180,22 @@ async def worker(index: int, spec: dict[str, Any], deadline: float, out: dict[st
             out["gaps"].extend(s.gaps)
             out["max_gap"].append(max(s.gaps, default=0.0))
             out["frames"].append(s.frames)
+            # When it streamed, on the run's clock: (sent, first text frame, end), for streams held at once.
+            out["spans"].append(
+                (
+                    s.sent - out["started"],
+                    s.sent + (s.ttft or 0.0) - out["started"],
+                    s.sent + s.latency - out["started"],
+                )
+            )
     if conn is not None and conn.transport is not None:
         conn.transport.close()
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"latency": [], "ttft": [], "gaps": [], "max_gap": [], "frames": [], "errors": []}
-    started = time.perf_counter()
+    out["spans"] = []
+    started = out["started"] = time.perf_counter()
     deadline = started + float(spec["duration"])
     async with asyncio.timeout(float(spec["duration"]) + float(spec["timeout"]) + 5):
         await asyncio.gather(*(worker(i, spec, deadline, out) for i in range(int(spec["concurrency"]))))
@@ -200,6 +210,7 @@ def main() -> None:
     # Microseconds keep the JSON small and are precise enough.
     for key in ("latency", "ttft", "gaps", "max_gap"):
         result[key] = [round(v * 1e6) for v in result[key]]
+    result["spans"] = [[round(v * 1e6) for v in span] for span in result["spans"]]
     json.dump(result, sys.stdout)
 
 

@@ -95,10 +95,10 @@ def running(server: Server) -> Iterator[Server]:
         _stop(server)
 
 
-def start_upstream(workdir: Path, *, deltas: int, interval: float) -> Server:
+def start_upstream(workdir: Path, *, deltas: int, interval: float, long_deltas: int = 400) -> Server:
     port = free_port()
     argv = [sys.executable, str(BENCH / "upstream.py"), "--port", str(port)]
-    argv += ["--deltas", str(deltas), "--interval", str(interval)]
+    argv += ["--deltas", str(deltas), "--interval", str(interval), "--long-deltas", str(long_deltas)]
     return _start(
         "upstream", argv, port=port, env=dict(os.environ), log=workdir / "upstream.log",
         ready_path="/v1/models", timeout=20,
@@ -106,7 +106,7 @@ def start_upstream(workdir: Path, *, deltas: int, interval: float) -> Server:
 
 
 def write_models_file(workdir: Path, upstream: Server) -> Path:
-    """Two models on the mock: one streams at its cadence, one answers at once."""
+    """Three models on the mock: one streams at its cadence, one answers at once, one streams long."""
     path = workdir / "models.yaml"
     path.write_text(
         f"""providers:
@@ -116,6 +116,7 @@ default_model: bench-stream
 models:
   - {{id: bench-stream, provider: mock, upstream_model: stream, context_window: 32768}}
   - {{id: bench-buffered, provider: mock, upstream_model: buffered, context_window: 32768}}
+  - {{id: bench-long, provider: mock, upstream_model: stream-long, context_window: 32768}}
 """
     )
     return path
@@ -149,6 +150,7 @@ def start_chatkeep(
     *,
     source: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Server:
     """Migrate, create the `bench` organisation and a service token with the CLI, then serve.
 
@@ -163,7 +165,7 @@ def start_chatkeep(
     _cli(env, "org", "create", ORG)
     token = _cli(env, "token", "create", "--org", ORG, "--role", "service")
     port = free_port()
-    argv = [str(VENV_BIN / "chatkeep"), "serve", "--port", str(port)]
+    argv = [str(VENV_BIN / "chatkeep"), "serve", "--port", str(port), "--workers", str(workers)]
     server = _start(
         name, argv, port=port, env=env, log=workdir / f"{name}.log", ready_path="/readyz", timeout=60
     )
@@ -171,7 +173,7 @@ def start_chatkeep(
     return server
 
 
-def start_litellm(workdir: Path, upstream: Server) -> Server:
+def start_litellm(workdir: Path, upstream: Server, *, workers: int = 1) -> Server:
     """LiteLLM's proxy on the same mock, with a master key (chatkeep authenticates too) and nothing that
     would reach outside this machine (the model price map is read from the package, not fetched)."""
     if not LITELLM_BIN.exists():
@@ -187,6 +189,8 @@ def start_litellm(workdir: Path, upstream: Server) -> Server:
     litellm_params: {{model: openai/stream, {params}}}
   - model_name: bench-buffered
     litellm_params: {{model: openai/buffered, {params}}}
+  - model_name: bench-long
+    litellm_params: {{model: openai/stream-long, {params}}}
 litellm_settings:
   drop_params: true
 """
@@ -202,7 +206,7 @@ litellm_settings:
     }
     port = free_port()
     argv = [str(LITELLM_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--num_workers", "1"]
+    argv += ["--num_workers", str(workers)]
     server = _start(
         "litellm", argv, port=port, env=env, log=workdir / "litellm.log",
         ready_path="/health/liveliness", timeout=180,

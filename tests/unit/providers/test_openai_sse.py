@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from typing import Any
@@ -101,12 +102,15 @@ async def test_a_compressed_stream_is_decoded() -> None:
 
 async def test_chunks_that_arrive_together_come_as_one_batch() -> None:
     async def pieces() -> AsyncIterator[bytes]:
-        yield b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: {"n'
+        yield b'data: {"n": 1}\n\n'  # three HTTP chunks, already received: one batch
+        yield b'data: {"n": 2}\n\ndata: {"n'
         yield b'": 3}\n\n'
+        await asyncio.sleep(0.01)  # the next arrives later: a batch of its own
+        yield b'data: {"n": 4}\n\n'
         yield b"data: [DONE]\n\n"
 
     streamed = httpx2.Response(200, content=pieces(), request=httpx2.Request("POST", "http://llm.test/v1/x"))
-    assert [b async for b in read_chunks(streamed)] == [[{"n": 1}, {"n": 2}], [{"n": 3}]]
+    assert [b async for b in read_chunks(streamed)] == [[{"n": 1}, {"n": 2}, {"n": 3}], [{"n": 4}]]
 
 
 async def test_a_failure_comes_after_the_chunks_read_with_it() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,11 +153,12 @@ class OpenAICompatProvider:
         reader = _ChunkReader()
         response = await self._upstream().stream("/chat/completions", body)
         try:
-            async for batch in read_chunks(response):
-                # The text of chunks that arrived together goes up as one delta (see read_chunks).
-                texts = [delta.text for delta in map(reader.read, batch) if delta is not None]
-                if texts:
-                    yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
+            async with aclosing(read_chunks(response)) as batches:
+                async for batch in batches:
+                    # The text of chunks that arrived together goes up as one delta (see read_chunks).
+                    texts = [delta.text for delta in map(reader.read, batch) if delta is not None]
+                    if texts:
+                        yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
         finally:
             # Unread: this closes the connection, which is how the upstream learns of a cancel.
             await response.aclose()

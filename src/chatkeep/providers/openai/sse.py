@@ -12,9 +12,10 @@ text and line decoders per piece): bench/upstream_client.py measures both.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import anyio
@@ -28,7 +29,7 @@ _TRANSPORT = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 _DRAIN_SECONDS = 0.1  # the SDK's own bound on reading past [DONE]
 
 
-async def read_chunks(response: httpx2.Response) -> AsyncIterator[list[dict[str, Any]]]:
+async def read_chunks(response: httpx2.Response) -> AsyncGenerator[list[dict[str, Any]], None]:
     """The JSON chunks of a streamed chat completion, in batches: the chunks that arrived together (one
     read from the connection). ProviderError on any failure (see the module), raised after the chunks that
     preceded it in their read were yielded, so a partial answer keeps every delta that came.
@@ -41,7 +42,8 @@ async def read_chunks(response: httpx2.Response) -> AsyncIterator[list[dict[str,
     # body already read (a response built from bytes) is only offered decoded.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
     raw = not encoded and not response.is_stream_consumed
-    pieces = _lines(response.aiter_raw() if raw else response.aiter_bytes())
+    together = _together(response.aiter_raw() if raw else response.aiter_bytes())
+    pieces = _lines(together)
     data: list[bytes] = []
     batch: list[dict[str, Any]] = []
     try:
@@ -74,6 +76,8 @@ async def read_chunks(response: httpx2.Response) -> AsyncIterator[list[dict[str,
         if batch:  # what came before the failure in the same read is still the answer's
             yield batch
         raise
+    finally:
+        await together.aclose()  # stops its reading task, whether the body was read to the end or not
 
 
 def _chunk(payload: bytes) -> dict[str, Any]:
@@ -87,6 +91,55 @@ def _chunk(payload: bytes) -> dict[str, Any]:
     if chunk.get("error"):
         raise _stream_error(chunk["error"])
     return chunk
+
+
+async def _together(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """The body's pieces, those already received when the reader comes for more joined into one.
+
+    httpx hands over a chunked body one HTTP chunk at a time, however many arrived in one read, and an
+    upstream sends each SSE event as its own chunk. A task of its own reads them as they come (without
+    waiting when they are already buffered); the reader takes everything gathered since it last came. A
+    busy process, whose reader comes late, then handles many deltas in one pass instead of one pass each.
+    """
+    gathered: list[bytes] = []
+    arrived = asyncio.Event()
+    failure: list[BaseException] = []
+    finished = False
+
+    async def pump() -> None:
+        nonlocal finished
+        try:
+            async for piece in pieces:
+                gathered.append(piece)
+                arrived.set()
+        except Exception as exc:  # handed to the reader, which raises it as its own
+            failure.append(exc)
+        finally:
+            finished = True
+            arrived.set()
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            if not gathered and not finished:
+                await arrived.wait()
+                arrived.clear()
+            if gathered:
+                data = gathered[0] if len(gathered) == 1 else b"".join(gathered)
+                gathered.clear()
+                yield data
+            elif finished:
+                if failure:
+                    raise failure[0]
+                return
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        aclose = getattr(pieces, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def _lines(pieces: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
