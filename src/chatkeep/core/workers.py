@@ -12,6 +12,7 @@ Small inputs run inline: a hop costs more than working on a few kilobytes, and s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -32,6 +33,8 @@ INLINE_BODY_BYTES = 256 * 1024
 _THREADS = anyio.CapacityLimiter(2)
 # Scanning processes: leave a core to the event loop.
 _PROCESSES = max(1, min(4, (os.cpu_count() or 2) - 1))
+# Added to the worker processes' niceness (see _start_worker).
+WORKER_NICENESS = 10
 _pool: ProcessPoolExecutor | None = None
 _parse_pool: ProcessPoolExecutor | None = None
 
@@ -47,9 +50,18 @@ def start() -> None:
     _parsing_pool().submit(int).result()
 
 
+def _start_worker(parent: int) -> None:
+    """In a worker process: yield the CPU to the server process, and die with it."""
+    # On a busy machine the event loop, which answers every request, gets the CPU before one request's
+    # scan or parse does (niceness only ever goes up, so a failure here is ignored).
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    _die_with(parent)
+
+
 def _die_with(parent: int) -> None:
-    """In a scanning process: exit as soon as the server process is gone, however it ended (a killed
-    server runs no clean-up, and an orphan would hold its output pipes and memory)."""
+    """Exit as soon as the server process is gone, however it ended (a killed server runs no clean-up,
+    and an orphan would hold its output pipes and memory)."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -84,7 +96,7 @@ def _spawn(processes: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         processes,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_die_with,
+        initializer=_start_worker,
         initargs=(os.getpid(),),
     )
 

@@ -24,3 +24,9 @@ async def test_parse_errors_arrive_as_the_parser_raised_them() -> None:
     with pytest.raises(json.JSONDecodeError) as raised:
         await workers.run_parse(len(body), json.loads, body)
     assert (raised.value.msg, raised.value.pos) == (inline.value.msg, len(body) - 5)
+
+
+async def test_worker_processes_yield_the_cpu_to_the_server() -> None:
+    here = os.nice(0)
+    there = await workers.run_parse(workers.INLINE_BODY_BYTES + 1, os.nice, 0)
+    assert there == min(19, here + workers.WORKER_NICENESS)
