@@ -1,8 +1,9 @@
-"""Large JSON bodies are parsed in a worker process, never on the event loop (see dialects.json_body).
+"""Large JSON bodies are parsed and checked in a worker process, never on the event loop (see
+dialects.json_body).
 
 The event loop here is the test's own thread (the app runs in-process), so a profile hook on this thread
-sees every JSON document the standard decoder parses on it. The control case shows the hook does see a
-plain FastAPI route parse its body there.
+sees every JSON document the standard decoder parses on it, and every storable-value check. The control
+case shows the hook does see a plain FastAPI route parse its body there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from chatkeep.app import create_app
 from chatkeep.core.workers import INLINE_BODY_BYTES
 from chatkeep.dialects.json_body import OffLoopJSONRoute
+from chatkeep.dialects.storable_values import first_problem
 from chatkeep.settings import Settings
 from tests.support import Tenant
 
@@ -30,14 +32,18 @@ LARGE_TEXT = "x" * (INLINE_BODY_BYTES + 1000)
 
 @contextlib.contextmanager
 def decoded_on_this_thread() -> Iterator[list[int]]:
-    """Lengths of the JSON documents the standard library decodes on this thread meanwhile."""
+    """Lengths of the JSON documents the standard library decodes on this thread meanwhile (-1 for each
+    storable-value check of a parsed body, which walks all of it)."""
     lengths: list[int] = []
     decode = json.JSONDecoder.decode.__code__
+    check = first_problem.__code__
     previous = sys.getprofile()
 
     def profile(frame: FrameType, event: str, arg: Any) -> None:
         if event == "call" and frame.f_code is decode:
             lengths.append(len(frame.f_locals["s"]))
+        elif event == "call" and frame.f_code is check:
+            lengths.append(-1)
 
     sys.setprofile(profile)
     try:
@@ -71,7 +77,8 @@ async def test_a_large_body_is_parsed_off_the_event_loop(client: httpx.AsyncClie
     with decoded_on_this_thread() as lengths:
         response = await client.post(base, json=body, headers=headers)
     assert response.status_code == 201, response.text[:300]
-    assert max(lengths, default=0) <= INLINE_BODY_BYTES
+    assert -1 not in lengths  # no check of the body here
+    assert max(lengths, default=0) <= INLINE_BODY_BYTES  # small JSON columns are read here
     stored = await client.get(f"{base}/{response.json()['sessionId']}", headers=headers)
     assert [m["content"] for m in stored.json()["messages"]] == [LARGE_TEXT]
 
@@ -87,6 +94,20 @@ async def test_bad_json_gets_the_same_answer_large_or_small(
         answers.append((response.status_code, response.json()))
     assert answers[0] == answers[1]
     assert answers[0][0] == 400, answers[0]
+
+
+async def test_an_unstorable_value_gets_the_same_answer_large_or_small(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    url = f"/api/v3/organizations/{tenant.name}/ai/sessions"
+    headers = {"Authorization": f"Bearer {tenant.service}"}
+    answers = []
+    for text in ("short", LARGE_TEXT):
+        messages = [{"role": "user", "content": text}, {"role": "user", "content": "nul \u0000 here"}]
+        response = await client.post(url, json={"userId": "u", "initialMessages": messages}, headers=headers)
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 400 and answers[0][1]["field"] == "initialMessages.1.content", answers[0]
 
 
 def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
