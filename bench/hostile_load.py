@@ -1,7 +1,8 @@
 """Hostile payloads beside normal traffic: does one tenant's expensive request hold up everyone else?
 
 For each arm (this tree, and with `--baseline SRC` another chatkeep `src` in the same run) a chatkeep
-server on SQLite and the mock upstream run; a steady stream of normal buffered chat turns (with a session)
+server on SQLite and the mock upstream run; after an untimed warm-up (a server's first turns load the
+tokenizer and open the upstream client), a steady stream of normal buffered chat turns (with a session)
 and `/healthz` probes is timed twice: quiet, and while hostile clients send back to back
 - `POST …/sessions` with 20 initial messages of U+FDFA (which NFKC expands 18-fold), about 3 MB, and
 - `POST …/chat` with one 20 MB message.
@@ -33,6 +34,8 @@ HOSTILE_SESSION = {
     "initialMessages": [{"role": "user", "content": "\ufdfa" * 50_000} for _ in range(20)],
 }
 HOSTILE_CHAT = {"modelId": "bench-buffered", "messages": [{"role": "user", "content": "a " * 10_000_000}]}
+# Seconds of normal traffic before the timed phases; without it the quiet phase timed a cold start.
+WARM_UP_SECONDS = 3.0
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -110,6 +113,7 @@ def run_arm(name: str, source: Path | None, seconds: float, workdir: Path) -> di
         models = write_models_file(workdir, upstream)
         database = f"sqlite+aiosqlite:///{workdir / name}.db"
         with running(start_chatkeep(name, workdir, database, models, source=source)) as server:
+            asyncio.run(phase(server.url, server.token, WARM_UP_SECONDS, hostile=False))
             quiet = asyncio.run(phase(server.url, server.token, seconds, hostile=False))
             loud = asyncio.run(phase(server.url, server.token, seconds, hostile=True))
     return {"quiet": quiet, "hostile": loud}

@@ -122,9 +122,19 @@ models:
     return path
 
 
+def _absolute_pythonpath() -> dict[str, str]:
+    """PYTHONPATH with relative entries made absolute: servers run in the run's temporary directory, where
+    `PYTHONPATH=src` would find nothing and chatkeep would be imported from the installed package instead."""
+    entries = os.environ.get("PYTHONPATH", "")
+    if not entries:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(str(Path(e).resolve()) for e in entries.split(os.pathsep) if e)}
+
+
 def _chatkeep_env(database_url: str, data_dir: Path, models_file: Path) -> dict[str, str]:
     return {
         **os.environ,
+        **_absolute_pythonpath(),
         "CHATKEEP_DATABASE_URL": database_url,
         "CHATKEEP_DATA_DIR": str(data_dir),
         "CHATKEEP_MODELS_FILE": str(models_file),

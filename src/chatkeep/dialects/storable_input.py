@@ -10,56 +10,15 @@ what a client stored would be worse than telling it.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import Request
 
 from chatkeep.core.errors import InvalidInput
+from chatkeep.dialects.json_body import OffLoopJSONRequest
+from chatkeep.dialects.storable_values import first_problem, text_problem
 
 _JSON_TYPES = ("application/json",)
-# Real bodies nest under 20 levels (a tool's JSON schema is the deepest); the serialisers stop near 250.
-MAX_DEPTH = 64
-
-
-def text_problem(text: str) -> str | None:
-    """Why `text` cannot be stored, or None."""
-    if "\x00" in text:
-        return "must not contain NUL characters (\\u0000)"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return "must be valid Unicode (it contains a lone surrogate such as \\ud800)"
-    return None
-
-
-def first_problem(value: Any) -> tuple[str, str] | None:
-    """(dotted path, problem) of the first unstorable value inside a parsed JSON document, or None.
-
-    Iterative, so a deeply nested document cannot exhaust the stack.
-    """
-    stack: list[tuple[str, int, Any]] = [("", 0, value)]
-    while stack:
-        path, depth, item = stack.pop()
-        if depth > MAX_DEPTH:  # name where the nesting starts; the full path would be 64 segments long
-            return path.split(".")[0], f"is nested deeper than {MAX_DEPTH} levels"
-        if isinstance(item, str):
-            problem = text_problem(item)
-            if problem:
-                return path, problem
-        elif isinstance(item, float) and not math.isfinite(item):
-            return path, "must be a finite number"
-        elif isinstance(item, dict):
-            for key, child in reversed(list(item.items())):
-                problem = text_problem(key)
-                if problem:
-                    return path, f"keys {problem}"
-                stack.append((f"{path}.{key}" if path else str(key), depth + 1, child))
-        elif isinstance(item, list):
-            indexed = reversed(list(enumerate(item)))
-            stack.extend((f"{path}.{i}" if path else str(i), depth + 1, child) for i, child in indexed)
-    return None
 
 
 async def require_storable_input(request: Request) -> None:
@@ -70,7 +29,12 @@ async def require_storable_input(request: Request) -> None:
         if problem:
             raise InvalidInput(f"{name} {problem}", field=name)
     body = await _json_body(request)
-    found = first_problem(body) if body is not None else None
+    if body is None:
+        found = None
+    elif isinstance(request, OffLoopJSONRequest):
+        found = request.unstorable()  # found with the parse, off the event loop for a large body
+    else:
+        found = first_problem(body)
     if found:
         where, problem = found
         raise InvalidInput(f"{where or 'body'} {problem}", field=where or None)

@@ -83,3 +83,21 @@ def test_prompt_tokens_add_openai_framing() -> None:
     )
     expected = (count_tokens("Be brief.") + 3) + (2 + 3) + (6 + 3) + 3
     assert count_prompt_tokens(request, "o200k_base") == expected
+
+
+def test_counts_agree_with_the_encoded_ids() -> None:
+    # Counting takes tiktoken's buffer path (no list of ids is built); it must count what encode() returns,
+    # special-token text included as plain text.
+    texts = ["", "a", "hello <|endoftext|> world <|fim_prefix|>", "Ünïcödé 🎉 " * 50, "\ufdfa" * 300]
+    texts.append("a " * 5000)
+    for name in ("cl100k_base", "o200k_base"):
+        for text in texts:
+            assert count_tokens(text, name) == len(encode(text, name)), (name, text[:20])
+
+
+def test_installed_tiktoken_counts_through_its_buffer() -> None:
+    # Fails if a tiktoken upgrade drops the buffer variant: the counter would silently fall back to
+    # building a list of ids while holding the interpreter lock (see token_count._counter).
+    import tiktoken
+
+    assert callable(getattr(tiktoken.get_encoding("o200k_base")._core_bpe, "encode_to_tiktoken_buffer", None))

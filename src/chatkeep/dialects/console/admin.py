@@ -18,10 +18,11 @@ from chatkeep.dialects.console.deps import Acting, SignedIn, Visitor
 from chatkeep.dialects.console.security import PREFIX
 from chatkeep.dialects.console.templating import page
 from chatkeep.dialects.deps import DB, Registry
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.storage.database import Database
 
-router = APIRouter(prefix="/admin")
+router = APIRouter(route_class=OffLoopJSONRoute, prefix="/admin")
 NUMBER_FIELDS = {
     "max_tokens": int,
     "requests_per_minute": int,

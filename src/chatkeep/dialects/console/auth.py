@@ -16,8 +16,9 @@ from chatkeep.dialects.console.deps import SESSION_COOKIE, Acting
 from chatkeep.dialects.console.security import PREFIX, same_origin
 from chatkeep.dialects.console.templating import page
 from chatkeep.dialects.deps import DB
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 
-router = APIRouter()
+router = APIRouter(route_class=OffLoopJSONRoute)
 # Sign-in has no session yet, so its form is tied to the browser by a cookie of its own (double submit).
 SIGN_IN_COOKIE = "chatkeep_console_sign_in"
 

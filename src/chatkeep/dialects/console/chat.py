@@ -21,9 +21,10 @@ from chatkeep.dialects.console.templating import page
 from chatkeep.dialects.console.thread_view import visible_thread
 from chatkeep.dialects.console.uploads import LIMITS as UPLOAD_LIMITS
 from chatkeep.dialects.deps import DB, get_db, get_registry
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.providers.base import ModelInfo
 
-router = APIRouter()
+router = APIRouter(route_class=OffLoopJSONRoute)
 PAGE_SIZE = 50
 MAX_SEARCH = 200  # characters of search text; longer input is cut, not refused
 YES_NO = {"yes": True, "no": False}

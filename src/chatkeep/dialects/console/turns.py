@@ -33,9 +33,10 @@ from chatkeep.core.use_cases import turns
 from chatkeep.dialects.console.deps import Acting
 from chatkeep.dialects.console.uploads import Upload, content_blocks
 from chatkeep.dialects.deps import Engine, Limits
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.providers.base import ChatMessage, TextDelta
 
-router = APIRouter()
+router = APIRouter(route_class=OffLoopJSONRoute)
 MODES = {"send": "append", "regenerate": "regenerate", "edit": "edit"}
 
 

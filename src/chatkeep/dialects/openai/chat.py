@@ -20,12 +20,13 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from chatkeep.core.callers import Caller
 from chatkeep.core.turns import Turn, TurnDone, TurnFailed, TurnOptions, TurnRequest
 from chatkeep.dialects.deps import Engine, OpenAICaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.openai import chat_input, errors
 from chatkeep.dialects.openai.chat_schemas import ChatCompletionRequest
 from chatkeep.dialects.openai.wire import acting_user
 from chatkeep.providers.base import TextDelta, ToolCall
 
-router = APIRouter(tags=["OpenAI: Chat"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["OpenAI: Chat"])
 PING_SECONDS = 15
 FINISH = {"stop": "stop", "length": "length", "tool_use": "tool_calls", "content_filter": "content_filter"}
 MODEL_FAILED: dict[int | str, dict[str, Any]] = {

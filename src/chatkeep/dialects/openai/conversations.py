@@ -17,6 +17,7 @@ from chatkeep.core.errors import NotFound
 from chatkeep.core.use_cases import conversation_items
 from chatkeep.core.use_cases import conversations as use_cases
 from chatkeep.dialects.deps import DB, OpenAICaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.openai import ids, items
 from chatkeep.dialects.openai.content import new_budget
 from chatkeep.dialects.openai.item_schemas import InputItem, as_dicts
@@ -24,7 +25,7 @@ from chatkeep.dialects.openai.wire import Metadata, WireModel, acting_user
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import Conversation
 
-router = APIRouter(tags=["OpenAI: Conversations"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["OpenAI: Conversations"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such conversation (or item)"}}
 Limit = Annotated[int, Query(ge=1, le=100)]
 Order = Annotated[Literal["asc", "desc"], Query()]

@@ -11,11 +11,12 @@ from pydantic import Field
 
 from chatkeep.core import embeddings
 from chatkeep.dialects.deps import DB, Limits, OpenAICaller, Registry
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.openai import errors
 from chatkeep.dialects.openai.wire import WireModel
 from chatkeep.providers.base import ProviderError
 
-router = APIRouter(tags=["OpenAI: Embeddings"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["OpenAI: Embeddings"])
 
 
 class EmbeddingsRequest(WireModel):

@@ -21,6 +21,7 @@ from chatkeep.core.turns import TurnDone, TurnFailed, TurnOptions, TurnRequest
 from chatkeep.core.use_cases import conversation_items
 from chatkeep.core.use_cases import turns as turn_use_cases
 from chatkeep.dialects.deps import DB, Engine, OpenAICaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.openai import errors, ids, items, response_objects, response_stream
 from chatkeep.dialects.openai.content import new_budget
 from chatkeep.dialects.openai.conversations import After, Limit, Order
@@ -30,7 +31,7 @@ from chatkeep.dialects.openai.response_schemas import ResponseRequest
 from chatkeep.dialects.openai.wire import acting_user
 from chatkeep.providers.base import ToolSpec
 
-router = APIRouter(tags=["OpenAI: Responses"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["OpenAI: Responses"])
 PING_SECONDS = 15
 CANCEL_WAIT_SECONDS = 5.0
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such stored response"}}

@@ -13,12 +13,13 @@ from chatkeep.core.callers import Caller
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.turns import GuardNotice, Turn, TurnDone, TurnFailed, TurnOptions, TurnRequest, TurnStarted
 from chatkeep.dialects.deps import Engine, QuantCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.quant import errors
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatResponse
 from chatkeep.dialects.quant.content import new_budget, parse_content
 from chatkeep.providers.base import ChatMessage, JsonOutput, TextDelta, ToolCall, ToolSpec
 
-router = APIRouter(tags=["AI Inference"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["AI Inference"])
 DEFAULT_MAX_TOKENS = 1024
 DEFAULT_TEMPERATURE = 0.7
 PING_SECONDS = 15

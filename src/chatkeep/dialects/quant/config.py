@@ -10,9 +10,10 @@ from pydantic import Field
 from chatkeep.core import org_config
 from chatkeep.core.use_cases import org_config as config_use
 from chatkeep.dialects.deps import DB, QuantCaller, Registry
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.quant.schemas import WireModel
 
-router = APIRouter(tags=["AI Services"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["AI Services"])
 
 
 class ConfigUpdate(WireModel):

@@ -10,11 +10,12 @@ from pydantic import Field
 
 from chatkeep.core import embeddings
 from chatkeep.dialects.deps import DB, Limits, QuantCaller, Registry
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.quant import errors
 from chatkeep.dialects.quant.schemas import WireModel
 from chatkeep.providers.base import ProviderError
 
-router = APIRouter(tags=["AI Inference"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["AI Inference"])
 
 
 class EmbeddingsRequest(WireModel):

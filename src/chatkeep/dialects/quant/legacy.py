@@ -21,6 +21,7 @@ from chatkeep.core.conversations import Settings
 from chatkeep.core.turns import TurnFailed
 from chatkeep.core.use_cases import conversations as conversation_use
 from chatkeep.dialects.deps import DB, Engine, QuantCaller, Registry
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.quant import errors
 from chatkeep.dialects.quant.chat import MODEL_FAILED, NOT_FOUND, to_turn_request, usage_of
 from chatkeep.dialects.quant.chat_schemas import ChatRequest, ChatUsageOut
@@ -28,7 +29,7 @@ from chatkeep.dialects.quant.schemas import SessionMessageIn, SessionOut, WireMo
 from chatkeep.dialects.quant.sessions import new_messages, render_session
 from chatkeep.providers.base import ModelInfo
 
-router = APIRouter(tags=["AI Services (3.0.0)"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["AI Services (3.0.0)"])
 
 # 3.0.0's capability strings, from chatkeep's capability names.
 CAPABILITY_NAMES = {

@@ -14,6 +14,7 @@ from chatkeep.core.conversations import NewMessage
 from chatkeep.core.errors import NotFound
 from chatkeep.core.use_cases import conversations as conversation_use
 from chatkeep.dialects.deps import DB, QuantCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.quant.schemas import (
     CreateSessionRequest,
     ExtendSessionOut,
@@ -28,7 +29,7 @@ from chatkeep.dialects.quant.schemas import (
 )
 from chatkeep.storage.models import Conversation, Message
 
-router = APIRouter(tags=["AI Sessions"])
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["AI Sessions"])
 
 
 # Parsed here, not by FastAPI: a session id that is not a UUID names no session, so it is a 404 like any

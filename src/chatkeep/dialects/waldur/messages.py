@@ -12,11 +12,12 @@ from chatkeep.core.message_versions import MessageVersion
 from chatkeep.core.use_cases import feedback as feedback_use
 from chatkeep.core.use_cases import messages as message_use
 from chatkeep.dialects.deps import DB, WaldurCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.params import QueryErrors, UuidText, boolean, path_uuid
 from chatkeep.dialects.waldur.schemas import BadRequest, ErrorOut, FeedbackIn, MessageOut
 
-router = APIRouter(tags=["chat-messages"], responses={401: {"model": ErrorOut}})
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["chat-messages"], responses={401: {"model": ErrorOut}})
 # Waldur's message role enum has only these two; system and tool rows stay out of this view.
 WALDUR_ROLES = frozenset({"user", "assistant"})
 

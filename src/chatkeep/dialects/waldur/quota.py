@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Response
 
 from chatkeep.core.use_cases import token_quotas as quota_use
 from chatkeep.dialects.deps import DB, WaldurCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.params import QueryErrors, UuidText
 from chatkeep.dialects.waldur.schemas import BadRequest, ErrorOut, QuotaUsageOut, SetQuotaIn
 
-router = APIRouter(tags=["chat-quota"], responses={401: {"model": ErrorOut}})
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["chat-quota"], responses={401: {"model": ErrorOut}})
 
 
 @router.get(

@@ -21,11 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.turns import GuardNotice, Turn, TurnFailed, TurnRequest, TurnStarted
 from chatkeep.dialects.deps import Engine, WaldurCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.storable_input import require_storable_input
 from chatkeep.dialects.waldur.errors import STREAM_NOT_FOUND
 from chatkeep.providers.base import ChatMessage, TextDelta
 
-router = APIRouter(tags=["chat"], dependencies=[Depends(require_storable_input)])
+router = APIRouter(
+    route_class=OffLoopJSONRoute, tags=["chat"], dependencies=[Depends(require_storable_input)]
+)
 
 MODES = {None: "append", "reload": "regenerate", "edit": "edit"}
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from chatkeep.core.use_cases import system_prompts as prompt_use
 from chatkeep.dialects.deps import DB, WaldurCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.pagination import page_request, paginated
 from chatkeep.dialects.waldur.params import path_uuid
@@ -21,6 +22,7 @@ from chatkeep.dialects.waldur.schemas import (
 )
 
 router = APIRouter(
+    route_class=OffLoopJSONRoute,
     tags=["chat-system-prompts"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut, "description": "Not staff"}},
 )

@@ -13,6 +13,7 @@ from chatkeep.core.conversation_search import ConversationQuery, DateRange
 from chatkeep.core.use_cases import conversations as conversation_use
 from chatkeep.core.use_cases import turns as turn_use
 from chatkeep.dialects.deps import DB, Engine, WaldurCaller
+from chatkeep.dialects.json_body import OffLoopJSONRoute
 from chatkeep.dialects.waldur import render
 from chatkeep.dialects.waldur.pagination import page_request, paginated
 from chatkeep.dialects.waldur.params import (
@@ -26,7 +27,7 @@ from chatkeep.dialects.waldur.params import (
 )
 from chatkeep.dialects.waldur.schemas import BadRequest, ErrorOut, ThreadOut, ThreadStatsOut
 
-router = APIRouter(tags=["chat-threads"], responses={401: {"model": ErrorOut}})
+router = APIRouter(route_class=OffLoopJSONRoute, tags=["chat-threads"], responses={401: {"model": ErrorOut}})
 ORDER_KEYS = ("created", "modified", "total_tokens")
 ORDERINGS = tuple(p + key for key in ORDER_KEYS for p in ("", "-"))
 ORDERING_PATTERN = "^-?(created|modified|total_tokens)(,-?(created|modified|total_tokens))*$"
