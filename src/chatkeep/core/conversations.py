@@ -102,22 +102,6 @@ async def create(
     return conversation
 
 
-async def settings_of(
-    session: AsyncSession, *, principal: Principal, conversation_id: uuid.UUID
-) -> Settings | None:
-    """A visible conversation's generation settings (None if the caller cannot see it), in one small read."""
-    query = select(
-        Conversation.default_model,
-        Conversation.system_prompt,
-        Conversation.max_tokens,
-        Conversation.temperature,
-    ).where(Conversation.id == conversation_id, Conversation.org_id == principal.org_id)
-    if not principal.sees_whole_org:
-        query = query.where(Conversation.user_id == principal.user_id)
-    row = (await session.execute(query)).one_or_none()
-    return None if row is None else Settings(*row)
-
-
 def title_from(text: str, *, max_words: int = 8, max_chars: int = 150) -> str:
     """A thread title from its first message: the first words on one line, shortened with an ellipsis."""
     words = text.split()

@@ -106,11 +106,3 @@ async def set_active(session: AsyncSession, *, row: SystemPrompt, active: bool) 
     row.is_active = active
     row.updated_at = now
     return row
-
-
-async def active_instructions(session: AsyncSession, *, org_id: uuid.UUID) -> str | None:
-    """The active prompt's instructions, if the organisation has one active (and it says something)."""
-    text = await session.scalar(
-        select(SystemPrompt.custom_instructions).where(SystemPrompt.org_id == org_id, SystemPrompt.is_active)
-    )
-    return text or None

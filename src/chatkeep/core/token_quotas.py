@@ -69,6 +69,18 @@ def defaults(config: AIConfig) -> dict[str, int | None]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class OwnLimits:
+    """A user's own limits as read with a turn's other facts (the fields of a TokenQuota row)."""
+
+    daily_limit: int | None
+    weekly_limit: int | None
+    monthly_limit: int | None
+
+
+_READ = object()  # `check`/`usage` read the user's own limits themselves
+
+
 async def own_limits(session: AsyncSession, *, principal: Principal, user_id: str) -> TokenQuota | None:
     return await session.get(TokenQuota, (principal.org_id, user_id))
 
@@ -80,10 +92,11 @@ async def usage(
     user_id: str,
     config: AIConfig,
     now: datetime | None = None,
+    own: TokenQuota | OwnLimits | object | None = _READ,
 ) -> list[PeriodUsage]:
-    """The user's limits and usage in each period."""
+    """The user's limits and usage in each period (`own`: the user's own limits, when already read)."""
     now = now or utcnow()
-    row = await own_limits(session, principal=principal, user_id=user_id)
+    row = await own_limits(session, principal=principal, user_id=user_id) if own is _READ else own
     fallback = defaults(config)
     result = []
     for period in PERIODS:
@@ -100,13 +113,21 @@ async def usage(
     return result
 
 
-async def check(session: AsyncSession, *, principal: Principal, user_id: str, config: AIConfig) -> None:
-    """RateLimited (naming the period) when the user has used up a day's, week's or month's tokens."""
-    row = await own_limits(session, principal=principal, user_id=user_id)
+async def check(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    user_id: str,
+    config: AIConfig,
+    own: TokenQuota | OwnLimits | object | None = _READ,
+) -> None:
+    """RateLimited (naming the period) when the user has used up a day's, week's or month's tokens.
+    `own`: the user's own limits (None: none set), when the caller read them already."""
+    row = await own_limits(session, principal=principal, user_id=user_id) if own is _READ else own
     fallback = defaults(config)
     if row is None and all(v is None or v == UNLIMITED for v in fallback.values()):
         return  # nothing limits this user: no need to read the ledger
-    for entry in await usage(session, principal=principal, user_id=user_id, config=config):
+    for entry in await usage(session, principal=principal, user_id=user_id, config=config, own=row):
         remaining = entry.remaining
         if remaining is not None and remaining <= 0:
             raise RateLimited(

@@ -8,13 +8,13 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from chatkeep.core import conversations, org_config, screening, system_prompts, token_quotas
+from chatkeep.core import conversations, org_config, screening, token_quotas
 from chatkeep.core.content import media_kinds
 from chatkeep.core.context import fit_to_window
 from chatkeep.core.errors import InvalidInput, NotFound
 from chatkeep.core.limits import Limits
 from chatkeep.core.model_choice import resolve_model
-from chatkeep.core.turns import scope
+from chatkeep.core.turns import facts, scope
 from chatkeep.core.turns.history import HISTORY_PAGE, recent_path, replayable
 from chatkeep.core.turns.input import Screened, append_placed, plan_input, system_texts
 from chatkeep.core.turns.request import TurnOptions, TurnRequest
@@ -66,17 +66,16 @@ class TurnEngine:
             if config is None:
                 config = await org_config.get(session, principal=principal)
             await self.limits.check_quota(session, principal=principal, config=config)
+            user_id = principal.acting_user(request.user_id)
+            existing = None if request.new_conversation else request.conversation_id
+            known = await facts.read(session, principal=principal, user_id=user_id, conversation_id=existing)
             await token_quotas.check(
-                session, principal=principal, user_id=principal.acting_user(request.user_id), config=config
+                session, principal=principal, user_id=user_id, config=config, own=known.own_limits
             )
             # Staff's active prompt is trusted like the organisation's configured one.
-            staff_prompt = await system_prompts.active_instructions(session, org_id=principal.org_id)
-            if request.conversation_id is not None and not request.new_conversation:
-                stored = await conversations.settings_of(
-                    session, principal=principal, conversation_id=request.conversation_id
-                )
-                if stored is not None:
-                    request = replace(request, options=_with_settings(request.options, stored))
+            staff_prompt = known.staff_prompt
+            if known.settings is not None:
+                request = replace(request, options=_with_settings(request.options, known.settings))
         model = self._choose_model(request, config)
         self._check_capabilities(model, request)
         options = request.options
