@@ -116,6 +116,9 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     response_format: JsonOutput | None = None
+    # The caller reads the answer whole: deltas that arrive together may be joined before they go up
+    # (a stream's are passed on one by one, each as soon as it comes).
+    buffered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

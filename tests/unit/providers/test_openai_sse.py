@@ -119,3 +119,14 @@ async def test_a_failure_comes_after_the_chunks_read_with_it() -> None:
         async for batch in read_chunks(response(b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: {oops\n\n')):
             seen.extend(batch)
     assert seen == [{"n": 1}, {"n": 2}]
+
+
+async def test_without_gathering_each_piece_read_is_a_batch() -> None:
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b'data: {"n": 1}\n\ndata: {"n": 2}\n\n'
+        yield b'data: {"n": 3}\n\n'
+        yield b"data: [DONE]\n\n"
+
+    streamed = httpx2.Response(200, content=pieces(), request=httpx2.Request("POST", "http://llm.test/v1/x"))
+    batches = [b async for b in read_chunks(streamed, gather=False)]
+    assert batches == [[{"n": 1}, {"n": 2}], [{"n": 3}]]

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -88,6 +89,7 @@ class Turn:
         """Run the turn to its end and return how it ended (for buffered answers)."""
         last: TurnDone | TurnFailed | None = None
         self._buffered = True
+        self._provider_request = replace(self._provider_request, buffered=True)
         async for event in self.events():
             if isinstance(event, TurnDone | TurnFailed):
                 last = event

@@ -153,7 +153,7 @@ class OpenAICompatProvider:
         reader = _ChunkReader()
         response = await self._upstream().stream("/chat/completions", body)
         try:
-            async with aclosing(read_chunks(response)) as batches:
+            async with aclosing(read_chunks(response, gather=request.buffered)) as batches:
                 async for batch in batches:
                     # The text of chunks that arrived together goes up as one delta (see read_chunks).
                     texts = [delta.text for delta in map(reader.read, batch) if delta is not None]

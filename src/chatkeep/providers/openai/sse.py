@@ -29,20 +29,25 @@ _TRANSPORT = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
 _DRAIN_SECONDS = 0.1  # the SDK's own bound on reading past [DONE]
 
 
-async def read_chunks(response: httpx2.Response) -> AsyncGenerator[list[dict[str, Any]], None]:
+async def read_chunks(
+    response: httpx2.Response, *, gather: bool = True
+) -> AsyncGenerator[list[dict[str, Any]], None]:
     """The JSON chunks of a streamed chat completion, in batches: the chunks that arrived together (one
     read from the connection). ProviderError on any failure (see the module), raised after the chunks that
     preceded it in their read were yielded, so a partial answer keeps every delta that came.
 
     Batches are what keeps a busy gateway cheap: a loaded upstream (or one that answers at once) sends
     many chunks per read, and each event passed up through the provider, the deadlines and the turn costs
-    the same whatever text it carries.
+    the same whatever text it carries. `gather` False: batches are what one read of httpx gives (its
+    HTTP chunks one by one), without the task `_together` runs: cheaper per chunk for a stream whose
+    chunks come one at a time.
     """
     # Raw bytes skip httpx's decoder chain, which only matters for a compressed body (rare for SSE); a
     # body already read (a response built from bytes) is only offered decoded.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
     raw = not encoded and not response.is_stream_consumed
-    together = _together(response.aiter_raw() if raw else response.aiter_bytes())
+    body = response.aiter_raw() if raw else response.aiter_bytes()
+    together = _together(body) if gather else _one_by_one(body)
     pieces = _lines(together)
     data: list[bytes] = []
     batch: list[dict[str, Any]] = []
@@ -91,6 +96,11 @@ def _chunk(payload: bytes) -> dict[str, Any]:
     if chunk.get("error"):
         raise _stream_error(chunk["error"])
     return chunk
+
+
+async def _one_by_one(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    async for piece in pieces:
+        yield piece
 
 
 async def _together(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
