@@ -32,7 +32,8 @@ from sqlalchemy import Table, insert, text
 from bench import servers
 from bench.figures import fmt, machine, percentile, table, write_result
 from chatkeep.core import api_tokens, organisations
-from chatkeep.core.principals import Principal, Role
+from chatkeep.core.callers import Caller
+from chatkeep.core.principals import Role
 from chatkeep.dialects.quant import sessions as quant
 from chatkeep.dialects.quant.schemas import CreateSessionRequest
 from chatkeep.storage.database import Database
@@ -49,7 +50,7 @@ COLUMNS_MESSAGE = [c.name for c in Message.__table__.columns]
 @dataclass
 class Tenant:
     db: Database
-    principal: Principal
+    principal: Caller  # what every handler is handed: the principal with its organisation's config
     org_id: uuid.UUID
 
 
@@ -60,7 +61,7 @@ async def open_tenant(url: str) -> Tenant:
         org = await organisations.create(session, name="bench")
         issued = await api_tokens.create(session, org=org, user_id="service", role=Role.SERVICE)
     async with db.read() as session:
-        principal = (await api_tokens.authenticate(session, secret=issued.secret)).principal
+        principal = await api_tokens.authenticate(session, secret=issued.secret)  # the caller
     return Tenant(db, principal, org.id)
 
 
@@ -104,7 +105,7 @@ async def measure_throughput(tenant: Tenant, seconds: float) -> dict[str, Any]:
         created.append(uuid.UUID(str((await quant.create_session(body, principal, db))["id"])))
 
     async def get(i: int) -> None:
-        await quant.get_session(created[i % len(created)], principal, db)
+        await quant.get_session(str(created[i % len(created)]), principal, db)
 
     async def list_(i: int) -> None:
         await quant.list_sessions(principal, db, userId=f"user-{i % USERS}", limit=50, offset=0)
@@ -190,7 +191,7 @@ def _records(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, 
     def encode(value: Any) -> Any:
         return json.dumps(value) if isinstance(value, dict) else value
 
-    return [tuple(encode(row[c]) for c in columns) for row in rows]
+    return [tuple(encode(row.get(c)) for c in columns) for row in rows]  # absent: NULL (newer, nullable)
 
 
 async def timed(op: Callable[[], Awaitable[Any]], rounds: int) -> dict[str, float | None]:
@@ -226,7 +227,7 @@ async def measure_growth(tenant: Tenant, sizes: list[int], rounds: int) -> list[
                 lambda: quant.list_sessions(principal, db, limit=50, offset=1000), rounds
             ),
             "get one session (10 messages)": await timed(
-                lambda probe_id=probe_id: quant.get_session(probe_id, principal, db), rounds  # type: ignore[misc]
+                lambda probe_id=probe_id: quant.get_session(str(probe_id), principal, db), rounds  # type: ignore[misc]
             ),
         }  # fmt: skip
         rows.append({"messages": size, "sessions": sessions, "load_seconds": load_seconds, **figures})
