@@ -13,14 +13,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.principals import Principal
 from chatkeep.storage.models import Conversation, Message
 from chatkeep.storage.types import utcnow
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,29 +104,18 @@ async def places(
     A conversation the caller may not see, or that has expired, contributes nothing (no error).
     Superseded versions are included only when asked for.
     """
-    query = (
-        select(
-            Message.id,
-            Message.conversation_id,
-            Message.parent_id,
-            Message.role,
-            Message.created_at,
-            Message.sequence_index,
-            Message.is_flagged,
-            func.length(Message.content).label("size"),
-            Conversation.active_leaf_id,
-        )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.org_id == principal.org_id,
-            Message.org_id == principal.org_id,
-            or_(Conversation.expires_at.is_(None), Conversation.expires_at > utcnow()),
-        )
+    query = select(
+        Message.id,
+        Message.conversation_id,
+        Message.parent_id,
+        Message.role,
+        Message.created_at,
+        Message.sequence_index,
+        Message.is_flagged,
+        func.length(Message.content).label("size"),
+        Conversation.active_leaf_id,
     )
-    if not principal.sees_whole_org:
-        query = query.where(Conversation.user_id == principal.user_id)
-    if conversation_id is not None:
-        query = query.where(Conversation.id == conversation_id)
+    query = _visible(query, principal=principal, conversation_id=conversation_id)
     by_conversation: dict[uuid.UUID, list[Any]] = defaultdict(list)
     leaves: dict[uuid.UUID, uuid.UUID | None] = {}
     for row in await session.execute(query):
@@ -163,19 +154,8 @@ async def get_all(
     A conversation the caller may not see, or that has expired, contributes nothing (no error).
     Superseded versions are included only when asked for.
     """
-    query = (
-        select(Message, Conversation.active_leaf_id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.org_id == principal.org_id,
-            Message.org_id == principal.org_id,
-            or_(Conversation.expires_at.is_(None), Conversation.expires_at > utcnow()),
-        )
-    )
-    if not principal.sees_whole_org:
-        query = query.where(Conversation.user_id == principal.user_id)
-    if conversation_id is not None:
-        query = query.where(Conversation.id == conversation_id)
+    query = select(Message, Conversation.active_leaf_id)
+    query = _visible(query, principal=principal, conversation_id=conversation_id)
     by_conversation: dict[uuid.UUID, list[Message]] = defaultdict(list)
     leaves: dict[uuid.UUID, uuid.UUID | None] = {}
     for message, leaf_id in await session.execute(query):
@@ -191,3 +171,17 @@ async def get_all(
     ]
     versions.sort(key=lambda v: (v.message.sequence_index, v.message.created_at, v.message.id))
     return versions
+
+
+def _visible(query: _Query, *, principal: Principal, conversation_id: uuid.UUID | None) -> _Query:
+    """`query` over messages, kept to the caller's unexpired conversations (to one, given its id)."""
+    query = query.join(Conversation, Conversation.id == Message.conversation_id).where(
+        Conversation.org_id == principal.org_id,
+        Message.org_id == principal.org_id,
+        or_(Conversation.expires_at.is_(None), Conversation.expires_at > utcnow()),
+    )
+    if not principal.sees_whole_org:
+        query = query.where(Conversation.user_id == principal.user_id)
+    if conversation_id is not None:
+        query = query.where(Conversation.id == conversation_id)
+    return query
