@@ -34,8 +34,8 @@ test: lint chromium
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # Benchmarks need the [bench] extra, and LiteLLM (the peer) in a virtualenv of its own: it pins an older
-# `openai` than chatkeep.
+# `openai` than chatkeep. LiteLLM gets its fastest serving stack (uvicorn picks uvloop and httptools up).
 bench-setup: install
 	$(BIN)/pip install --quiet -e '.[bench]'
-	test -x bench/.venvs/litellm/bin/litellm || \
-		($(PYTHON) -m venv bench/.venvs/litellm && bench/.venvs/litellm/bin/pip install --quiet 'litellm[proxy]')
+	test -x bench/.venvs/litellm/bin/pip || $(PYTHON) -m venv bench/.venvs/litellm
+	bench/.venvs/litellm/bin/pip install --quiet 'litellm[proxy]' uvloop httptools

@@ -611,8 +611,11 @@ def main() -> None:
         "--held",
         help="comma-separated levels of the streams-held-at-once ladder (replaces the plan's; 0: skip it)",
     )
+    parser.add_argument("--levels", help="comma-separated concurrency levels (replaces the plan's)")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
+    if args.levels:
+        plan = dataclasses.replace(plan, levels=tuple(int(n) for n in args.levels.split(",")))
     if args.held is not None:
         levels = tuple(int(n) for n in args.held.split(",") if int(n) > 0)
         plan = dataclasses.replace(plan, capacity_levels=levels)

@@ -64,8 +64,9 @@ def main() -> None:
             recorder = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         cell = Cell()
-        # Sessions are made beforehand for every turn a client may send (8 turns each), so size it.
-        per_worker = 1 if stream else math.ceil(1500 * args.seconds / args.clients)
+        # Sessions are made beforehand for every turn a client may send (8 turns each), so size it. A stream
+        # lasts 64 x 20 ms: each client opens one after another until the time is up.
+        per_worker = math.ceil(args.seconds / 1.3 if stream else 1500 * args.seconds / args.clients)
         cpu = cpu_seconds(server)
         run_step(
             arm, stream=stream, level=args.clients, per_worker=per_worker, duration=args.seconds, cell=cell
