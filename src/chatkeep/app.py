@@ -32,6 +32,7 @@ from chatkeep.log_privacy import keep_content_out_of_logs
 from chatkeep.observability import db_pool, tracing
 from chatkeep.observability import metrics as process_metrics
 from chatkeep.observability.http import ObservedRequests
+from chatkeep.providers import token_count
 from chatkeep.providers.registry import ModelRegistry
 from chatkeep.settings import Settings
 from chatkeep.storage.database import Database
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, registry: ModelRegistry | No
         if settings.auto_migrate:
             await migrate(db)
         await anyio.to_thread.run_sync(workers.start)
+        await anyio.to_thread.run_sync(token_count.warm_up)
         counter = open_counter(settings.redis_url, prefix=settings.redis_key_prefix)
         limits = Limits(
             counter,

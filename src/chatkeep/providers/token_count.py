@@ -127,6 +127,13 @@ def _counter(encoding: str) -> Callable[[str], int]:
     return count
 
 
+def warm_up() -> None:
+    """Load both vocabularies now (about half a second): the first turn would otherwise load them on the
+    event loop, where counting a short text runs, and hold up every other request meanwhile."""
+    for encoding in _BLOB_URLS:
+        count_tokens("warm", encoding)
+
+
 def encoding_for_model(model: str) -> EncodingName:
     """The tiktoken encoding OpenAI uses for a model name; o200k_base for names it does not know."""
     name = model.rsplit("/", 1)[-1].lower()
