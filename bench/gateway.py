@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,8 +238,10 @@ def run_step(
     cell: Cell,
     long: bool = False,
     stagger: float | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> None:
-    """One load step; `stagger`: seconds over which the clients start (default: 20 ms for streams)."""
+    """One load step; `stagger`: seconds over which the clients start (default: 20 ms for streams);
+    `ready`: called once the step's sessions exist, just before the load starts (a profiler starts there)."""
     spec = arm.spec(stream=stream, long=long)
     if arm.kind == "chatkeep":
         per_session = math.ceil(per_worker / TURNS_PER_SESSION)
@@ -253,6 +255,8 @@ def run_step(
         timeout=timeout,
         stagger=stagger if stagger is not None else (0.02 if stream else 0.0),
     )
+    if ready is not None:
+        ready()
     cpu = cpu_seconds(arm.server)
     with memory_watch(arm.server, cell) if stream else _nothing():
         done = subprocess.run(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import servers
 from bench.figures import RESULTS
-from bench.gateway import Arm, Cell, cpu_seconds, run_step
+from bench.gateway import Arm, Cell, run_step
 
 
 def main() -> None:
@@ -56,29 +56,38 @@ def main() -> None:
         )
         arm = Arm("chatkeep", server, "chatkeep")
         run_step(arm, stream=stream, level=8, per_worker=8, duration=3, cell=Cell())  # warm up
-        recorder = None
-        if not args.no_profile:
+        recorders: list[subprocess.Popen[bytes]] = []
+
+        def start_profiler() -> None:  # once the step's sessions exist: their creation is not the turn's
+            if args.no_profile:
+                return
             argv = [str(servers.VENV_BIN / "py-spy"), "record", "--gil", "--nonblocking"]
             argv += ["-p", str(server.process.pid), "-f", args.format, "-o", str(out)]
             argv += ["-d", str(int(args.seconds) + 5)]
-            recorder = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            recorders.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(1.0)
+
         cell = Cell()
         # Sessions are made beforehand for every turn a client may send (8 turns each), so size it. A stream
         # lasts 64 x 20 ms: each client opens one after another until the time is up.
         per_worker = math.ceil(args.seconds / 1.3 if stream else 1500 * args.seconds / args.clients)
-        cpu = cpu_seconds(server)
         run_step(
-            arm, stream=stream, level=args.clients, per_worker=per_worker, duration=args.seconds, cell=cell
+            arm,
+            stream=stream,
+            level=args.clients,
+            per_worker=per_worker,
+            duration=args.seconds,
+            cell=cell,
+            ready=start_profiler,
         )
-        used = cpu_seconds(server) - cpu
-        if recorder is not None:
+        used = cell.cpu_seconds  # the load step's own CPU, without making its sessions
+        for recorder in recorders:
             recorder.send_signal(2)
             recorder.wait(timeout=30)
         n = len(cell.latency)
         print(f"{args.mode} x {args.clients} on {args.backend}: {n} requests, {cell.rps or 0:.0f} req/s, "
               f"{used / max(n, 1) * 1000:.2f} ms CPU per request, errors {len(cell.errors)}")  # fmt: skip
-        if recorder is not None:
+        if recorders:
             print(f"profile: {out}")
 
 
