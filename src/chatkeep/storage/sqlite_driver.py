@@ -10,6 +10,10 @@ this only changes the cursor, through the `module` argument `create_async_engine
 
 It leans on what SQLAlchemy's own adapter already uses of aiosqlite: `Connection._execute` (run a
 function in the connection's thread) and `Connection._conn` (the sqlite3 connection, touched only there).
+
+Each trip also reports whether a transaction is open afterwards, so a rollback of a connection with none
+open (a pooled connection handed back after its commit) makes no trip at all; and `run` lets a statement
+begin its transaction in the same trip (storage.direct's transactions).
 """
 
 from __future__ import annotations
@@ -27,26 +31,35 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util import EMPTY_DICT
 
-# What one statement left behind: description, rows (None without a result set), rowcount, lastrowid.
-_Outcome = tuple[Any, list[Any] | None, int, int | None]
+# What one statement left behind: description, rows (None without a result set), rowcount, lastrowid,
+# and whether a transaction is open after it.
+_Outcome = tuple[Any, list[Any] | None, int, int | None, bool]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
+def _run(
+    connection: sqlite3.Connection, operation: str, parameters: Any, begin: str | None = None
+) -> _Outcome:
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         cursor.execute(operation, () if parameters is None else parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else None
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        return description, rows, cursor.rowcount, cursor.lastrowid, connection.in_transaction
     finally:
         cursor.close()
 
 
-def _run_many(connection: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> _Outcome:
+def _run_many(
+    connection: sqlite3.Connection, operation: str, parameters: Sequence[Any], begin: str | None = None
+) -> _Outcome:
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         cursor.executemany(operation, parameters)
-        return cursor.description, None, cursor.rowcount, cursor.lastrowid
+        return cursor.description, None, cursor.rowcount, cursor.lastrowid, connection.in_transaction
     finally:
         cursor.close()
 
@@ -87,18 +100,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            outcome = await self._connection._execute(_run, self._connection._conn, operation, parameters)
+            outcome = await self._adapt_connection.run(_run, operation, parameters)
         self._keep(outcome)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            outcome = await self._connection._execute(
-                _run_many, self._connection._conn, operation, seq_of_parameters
-            )
+            outcome = await self._adapt_connection.run(_run_many, operation, seq_of_parameters)
         self._keep(outcome)
 
     def _keep(self, outcome: _Outcome) -> None:
-        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._description, rows, self._rowcount, self._lastrowid, _ = outcome
         self._rows = collections.deque(rows or ())
 
     async def _async_soft_close(self) -> None:
@@ -114,15 +125,50 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         raise NotImplementedError("sqlite3 has no multiple result sets")
 
 
-class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """The adapted connection: knows whether a transaction is open, as its last trip left it."""
+
+    __slots__ = ("in_transaction",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+        super().__init__(dbapi, connection)
+        self.in_transaction = False
+
+    async def run(self, function: Any, operation: str, parameters: Any, begin: str | None = None) -> _Outcome:
+        """One statement (`_run` or `_run_many`) in one trip, after `begin` if given."""
+        try:
+            outcome: _Outcome = await self._connection._execute(
+                function, self._connection._conn, operation, parameters, begin
+            )
+        except BaseException:
+            self.in_transaction = True  # unknown: a rollback must make its trip
+            raise
+        self.in_transaction = outcome[4]
+        return outcome
+
+    async def end(self, *, commit: bool) -> None:
+        """Commit or roll back, in one trip if a transaction is open (none otherwise)."""
+        if self.in_transaction:
+            connection = self._connection
+            await (connection.commit() if commit else connection.rollback())
+            self.in_transaction = False
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            super().rollback()
+            self.in_transaction = False
+
+    def commit(self) -> None:
+        if self.in_transaction:
+            super().commit()
+            self.in_transaction = False
 
 
 class _OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
         adapted = super().connect(*arg, **kw)
-        return _OneTripConnection(self, adapted._connection)
+        return OneTripConnection(self, adapted._connection)
 
 
 def one_trip_dbapi() -> Any:
