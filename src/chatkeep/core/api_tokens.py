@@ -7,8 +7,9 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core import org_config
@@ -17,6 +18,7 @@ from chatkeep.core.errors import InvalidInput, NotFound, Unauthenticated
 from chatkeep.core.principals import Principal, Role
 from chatkeep.observability import request_context
 from chatkeep.storage.models import ApiToken, Organisation
+from chatkeep.storage.prepared import Prepared, Statements, on
 from chatkeep.storage.types import utcnow
 
 TOKEN_PREFIX = "ck_"
@@ -80,34 +82,42 @@ async def revoke(session: AsyncSession, *, token_id: uuid.UUID) -> ApiToken:
     return token
 
 
-async def authenticate(session: AsyncSession, *, secret: str) -> Caller:
+async def authenticate(session: AsyncSession | Statements, *, secret: str) -> Caller:
     """Resolve a presented secret to its caller; Unauthenticated for unknown or revoked tokens.
 
-    The organisation's row comes with the token in one query: its config is needed on every request.
+    The organisation's row comes with the token in one prepared statement: every request runs it.
     """
     if not secret or len(secret) > _MAX_TOKEN_LENGTH:
         raise Unauthenticated("invalid token")
     digest = hash_secret(secret)
-    row = (
-        await session.execute(
-            select(ApiToken, Organisation)
-            .join(Organisation, Organisation.id == ApiToken.org_id)
-            .where(ApiToken.secret_hash == digest)
-        )
-    ).first()
+    row = await on(session).first(_BY_DIGEST, {"digest": digest})
     # Timing safety comes from looking up by digest: callers choose secrets, not their SHA-256, so how long
     # the index comparison takes tells them nothing usable. compare_digest is a cheap re-check, not the guard.
-    if row is None or not hmac.compare_digest(row[0].secret_hash, digest):
+    if row is None or not hmac.compare_digest(row[0], digest):
         raise Unauthenticated("invalid token")
-    token, org = row
-    if token.revoked_at is not None:
+    _, token_id, org_id, user_id, role, revoked_at, org_name, config = row
+    if revoked_at is not None:
         raise Unauthenticated("token has been revoked")
     principal = Principal(
-        org_id=token.org_id,
-        org_name=org.name,
-        user_id=token.user_id,
-        role=Role(token.role),
-        token_id=token.id,
+        org_id=org_id, org_name=org_name, user_id=user_id, role=Role(role), token_id=token_id
     )
-    request_context.note_caller(org_name=org.name, token_id=token.id)
-    return Caller(principal=principal, config=org_config.of(org))
+    request_context.note_caller(org_name=org_name, token_id=token_id)
+    return Caller(principal=principal, config=org_config.of_stored(config))
+
+
+_TOKENS = cast(Table, ApiToken.__table__)
+_ORGANISATIONS = cast(Table, Organisation.__table__)
+_BY_DIGEST = Prepared(
+    select(
+        _TOKENS.c.secret_hash,
+        _TOKENS.c.id,
+        _TOKENS.c.org_id,
+        _TOKENS.c.user_id,
+        _TOKENS.c.role,
+        _TOKENS.c.revoked_at,
+        _ORGANISATIONS.c.name,
+        _ORGANISATIONS.c.config,
+    )
+    .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _TOKENS.c.org_id)
+    .where(_TOKENS.c.secret_hash == bindparam("digest"))
+)

@@ -25,6 +25,7 @@ from chatkeep.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chatkeep.core.principals import Principal
 from chatkeep.guards import Severity
 from chatkeep.storage.models import CONVERSATIONS, MESSAGES, Conversation, Message
+from chatkeep.storage.prepared import Prepared, Statements, on
 from chatkeep.storage.types import utcnow
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -291,7 +292,7 @@ async def append_messages(
 
 
 async def settle_answer(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     conversation_id: uuid.UUID,
     message_id: uuid.UUID,
@@ -307,45 +308,70 @@ async def settle_answer(
     with its conversation, deleted mid-stream: the model call still happened and must be accounted.
 
     Only an answer still in progress is settled, so a turn is settled once even when a retry after a lost
-    connection, or the recovery of a process taken for dead, meets the turn's own settle. Plain table
-    UPDATEs, not load-then-flush (two statements fewer per turn) nor ORM-enabled ones (their bulk-update
-    machinery cost more than the SQL); the token total is added in SQL, saturating at MAX_TOTAL_TOKENS.
-    `blocks` None leaves the row's blocks as they are (a reserved answer has none).
+    connection, or the recovery of a process taken for dead, meets the turn's own settle. Prepared table
+    UPDATEs: every turn runs them (see storage.prepared); the token total is added in SQL, saturating at
+    MAX_TOTAL_TOKENS. `blocks` None leaves the row's blocks as they are (a reserved answer has none).
     """
+    statements = on(session)
     answer: dict[str, Any] = {
+        "message_id": message_id,
         "content": content,
         "status": status,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "runner_id": None,
     }
     if blocks is not None:
         answer["blocks"] = blocks
-    settled = await session.execute(
-        sql_update(MESSAGES)
-        .where(MESSAGES.c.id == message_id, MESSAGES.c.status == "in_progress")
-        .values(answer)
-    )
-    if not getattr(settled, "rowcount", 0):
-        still_there = await session.scalar(select(MESSAGES.c.id).where(MESSAGES.c.id == message_id))
+    settled = await statements.run(_SETTLE_WITH_BLOCKS if blocks is not None else _SETTLE, answer)
+    if not settled:
+        still_there = await statements.first(_MESSAGE_EXISTS, {"message_id": message_id})
         return still_there is None
-    await session.execute(
-        sql_update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.id == conversation_id)
-        .values(total_tokens=saturating_total(input_tokens + output_tokens), model=model)
+    added = min(max(input_tokens + output_tokens, 0), MAX_TOTAL_TOKENS)
+    await statements.run(
+        _ADD_TOKENS,
+        {
+            "conversation_id": conversation_id,
+            "model": model,
+            "added": added,
+            "headroom": MAX_TOTAL_TOKENS - added,
+        },
     )
     return True
 
 
-def saturating_total(added: int) -> Any:
-    """SQL for the conversation's token total plus `added`, capped at MAX_TOTAL_TOKENS (never overflows:
-    the comparison is made before the addition)."""
-    added = min(max(added, 0), MAX_TOTAL_TOKENS)
-    total = CONVERSATIONS.c.total_tokens
-    return case(
-        (total > MAX_TOTAL_TOKENS - added, MAX_TOTAL_TOKENS),
-        else_=total + literal(added, BigInteger),
+def _settle_statement(*, with_blocks: bool) -> Prepared:
+    values: dict[str, Any] = {
+        "content": bindparam("content"),
+        "status": bindparam("status"),
+        "input_tokens": bindparam("input_tokens"),
+        "output_tokens": bindparam("output_tokens"),
+        "runner_id": None,
+    }
+    if with_blocks:
+        values["blocks"] = bindparam("blocks")
+    return Prepared(
+        sql_update(MESSAGES)
+        .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == "in_progress")
+        .values(values)
     )
+
+
+_SETTLE = _settle_statement(with_blocks=False)
+_SETTLE_WITH_BLOCKS = _settle_statement(with_blocks=True)
+_MESSAGE_EXISTS = Prepared(select(MESSAGES.c.id).where(MESSAGES.c.id == bindparam("message_id")))
+# The total plus `added`, capped at MAX_TOTAL_TOKENS; never overflows: `headroom` (the cap less `added`)
+# is compared before the addition.
+_ADD_TOKENS = Prepared(
+    sql_update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(
+        total_tokens=case(
+            (CONVERSATIONS.c.total_tokens > bindparam("headroom", type_=BigInteger), MAX_TOTAL_TOKENS),
+            else_=CONVERSATIONS.c.total_tokens + bindparam("added", type_=BigInteger),
+        ),
+        model=bindparam("model"),
+    )
+)
 
 
 def _row(message: Message) -> dict[str, Any]:

@@ -20,14 +20,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core import org_config
 from chatkeep.core.errors import RateLimited
 from chatkeep.core.principals import Principal
 from chatkeep.observability import observe
-from chatkeep.storage.models import UsageRecord
+from chatkeep.storage.models import USAGE_RECORDS
+from chatkeep.storage.prepared import Prepared, Statements, on
 from chatkeep.storage.window_counters import CounterUnavailable, InProcessCounter, WindowCounter
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Limits:
         return effective_limit(config.monthly_token_quota, self.monthly_token_quota) is not None
 
     async def check_quota(
-        self, session: AsyncSession, *, principal: Principal, config: org_config.AIConfig
+        self, session: AsyncSession | Statements, *, principal: Principal, config: org_config.AIConfig
     ) -> None:
         """RateLimited when the organisation's tokens this month have reached its monthly quota."""
         quota = effective_limit(config.monthly_token_quota, self.monthly_token_quota)
@@ -128,13 +129,18 @@ class Limits:
             log.warning("rate-limit counter unavailable (%s); requests are not being limited", exc)
 
 
-async def tokens_used(session: AsyncSession, *, principal: Principal, start: datetime, end: datetime) -> int:
+async def tokens_used(
+    session: AsyncSession | Statements, *, principal: Principal, start: datetime, end: datetime
+) -> int:
     """Input plus output tokens the caller's organisation used in [start, end), from the usage ledger."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(UsageRecord.input_tokens + UsageRecord.output_tokens), 0)).where(
-            UsageRecord.org_id == principal.org_id,
-            UsageRecord.created_at >= start,
-            UsageRecord.created_at < end,
-        )
+    row = await on(session).first(_TOKENS_USED, {"org_id": principal.org_id, "start": start, "end": end})
+    return int(row[0] or 0) if row else 0
+
+
+_TOKENS_USED = Prepared(
+    select(func.coalesce(func.sum(USAGE_RECORDS.c.input_tokens + USAGE_RECORDS.c.output_tokens), 0)).where(
+        USAGE_RECORDS.c.org_id == bindparam("org_id"),
+        USAGE_RECORDS.c.created_at >= bindparam("start"),
+        USAGE_RECORDS.c.created_at < bindparam("end"),
     )
-    return int(total or 0)
+)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.principals import Principal
 from chatkeep.guards import GuardPolicy
 from chatkeep.storage.models import Organisation
+from chatkeep.storage.prepared import Prepared, Statements, on
 
 
 class AIConfig(BaseModel):
@@ -38,14 +40,20 @@ class AIConfig(BaseModel):
         return not self.enabled_models or model_id in self.enabled_models
 
 
-async def get(session: AsyncSession, *, principal: Principal) -> AIConfig:
+async def get(session: AsyncSession | Statements, *, principal: Principal) -> AIConfig:
     """The caller's organisation's AI config (defaults where nothing was set)."""
-    return of(await session.get(Organisation, principal.org_id))
+    row = await on(session).first(_CONFIG, {"org_id": principal.org_id})
+    return of_stored(row[0] if row else None)
 
 
 def of(org: Organisation | None) -> AIConfig:
     """The AI config stored on an organisation row (defaults where nothing was set)."""
-    return AIConfig.model_validate((org.config if org else None) or {})
+    return of_stored(org.config if org else None)
+
+
+def of_stored(config: dict[str, Any] | None) -> AIConfig:
+    """The AI config from an organisation's stored `config` column (defaults where nothing was set)."""
+    return AIConfig.model_validate(config or {})
 
 
 async def update(
@@ -80,3 +88,7 @@ async def update(
         raise InvalidInput("default_model must be one of enabled_models", field="default_model")
     org.config = merged.model_dump(exclude_none=True)
     return merged
+
+
+_ORGANISATIONS = cast(Table, Organisation.__table__)
+_CONFIG = Prepared(select(_ORGANISATIONS.c.config).where(_ORGANISATIONS.c.id == bindparam("org_id")))

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import RateLimited
 from chatkeep.core.org_config import AIConfig
 from chatkeep.core.principals import Principal
-from chatkeep.storage.models import TokenQuota, UsageRecord
+from chatkeep.storage.models import USAGE_RECORDS, TokenQuota
+from chatkeep.storage.prepared import Prepared, Statements, on
 from chatkeep.storage.types import utcnow
 
 PERIODS = ("daily", "weekly", "monthly")
@@ -81,12 +83,16 @@ class OwnLimits:
 _READ = object()  # `check`/`usage` read the user's own limits themselves
 
 
-async def own_limits(session: AsyncSession, *, principal: Principal, user_id: str) -> TokenQuota | None:
-    return await session.get(TokenQuota, (principal.org_id, user_id))
+async def own_limits(
+    session: AsyncSession | Statements, *, principal: Principal, user_id: str
+) -> OwnLimits | None:
+    """The user's own limits; None when staff set none (the organisation's defaults apply)."""
+    row = await on(session).first(_OWN_LIMITS, {"org_id": principal.org_id, "user_id": user_id})
+    return None if row is None else OwnLimits(*row)
 
 
 async def usage(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     principal: Principal,
     user_id: str,
@@ -114,7 +120,7 @@ async def usage(
 
 
 async def check(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     principal: Principal,
     user_id: str,
@@ -153,12 +159,24 @@ async def set_limits(
     return row
 
 
-async def _tokens(session: AsyncSession, *, principal: Principal, user_id: str, start: datetime) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(UsageRecord.input_tokens + UsageRecord.output_tokens), 0)).where(
-            UsageRecord.org_id == principal.org_id,
-            UsageRecord.user_id == user_id,
-            UsageRecord.created_at >= start,
-        )
+async def _tokens(
+    session: AsyncSession | Statements, *, principal: Principal, user_id: str, start: datetime
+) -> int:
+    params = {"org_id": principal.org_id, "user_id": user_id, "start": start}
+    row = await on(session).first(_USER_TOKENS, params)
+    return int(row[0] or 0) if row else 0
+
+
+_QUOTAS = cast(Table, TokenQuota.__table__)
+_OWN_LIMITS = Prepared(
+    select(_QUOTAS.c.daily_limit, _QUOTAS.c.weekly_limit, _QUOTAS.c.monthly_limit).where(
+        _QUOTAS.c.org_id == bindparam("org_id"), _QUOTAS.c.user_id == bindparam("user_id")
     )
-    return int(total or 0)
+)
+_USER_TOKENS = Prepared(
+    select(func.coalesce(func.sum(USAGE_RECORDS.c.input_tokens + USAGE_RECORDS.c.output_tokens), 0)).where(
+        USAGE_RECORDS.c.org_id == bindparam("org_id"),
+        USAGE_RECORDS.c.user_id == bindparam("user_id"),
+        USAGE_RECORDS.c.created_at >= bindparam("start"),
+    )
+)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatkeep.core.errors import InvalidInput
 from chatkeep.core.principals import Principal
 from chatkeep.storage.models import USAGE_RECORDS, UsageRecord
+from chatkeep.storage.prepared import Prepared, Statements, on
 from chatkeep.storage.types import utcnow
 
 # YYYY-MM with a year from 0001 (datetime has no year 0); the OpenAPI document shows the same pattern.
@@ -22,7 +23,7 @@ _MONTH = re.compile(MONTH_PATTERN)
 
 
 async def record(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     principal: Principal,
     user_id: str,
@@ -37,7 +38,7 @@ async def record(
 ) -> None:
     """Add a ledger row in the caller's transaction (the same one that stores the answer).
 
-    A plain table INSERT: every turn writes one, and the ORM's machinery cost more than the statement.
+    A prepared table INSERT: every turn writes one (see storage.prepared).
     """
     await record_row(
         session,
@@ -56,7 +57,7 @@ async def record(
 
 
 async def record_row(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     org_id: uuid.UUID,
     token_id: uuid.UUID | None,
@@ -86,7 +87,10 @@ async def record_row(
         kind=kind,
         created_at=utcnow(),
     )
-    await session.execute(insert(USAGE_RECORDS).values(row))
+    await on(session).run(_INSERT, row)
+
+
+_INSERT = Prepared(insert(USAGE_RECORDS))  # every column a parameter, named as the column
 
 
 def month_bounds(month: str | None) -> tuple[str, datetime, datetime]:

@@ -89,9 +89,9 @@ async def _authenticate(
 
     `invalid` replaces the message for unknown and revoked tokens alike, so neither can be told apart.
     """
-    async with db.read() as session:
+    async with db.direct_read() as statements:
         try:
-            caller = await api_tokens.authenticate(session, secret=secret)
+            caller = await api_tokens.authenticate(statements, secret=secret)
         except Unauthenticated:
             if invalid is None:
                 raise

@@ -128,6 +128,18 @@ def span(name: str, attributes: dict[str, Any] | None = None) -> Iterator[Any]:
         yield current
 
 
+@contextlib.contextmanager
+def statement_span(statement: str, system: str) -> Iterator[Any]:
+    """A client span for a statement run on the driver directly (storage.direct), named and described as
+    the SQLAlchemy instrumentation describes the others. Only call when `enabled()`."""
+    from opentelemetry.trace import SpanKind
+
+    verb = statement.split(None, 1)[0] if statement else "SQL"
+    attributes = {"db.statement": statement, "db.system": system}
+    with _tracer.start_as_current_span(verb, kind=SpanKind.CLIENT, attributes=attributes) as current:
+        yield current
+
+
 async def spanned_stream(events: AsyncIterator[E], name: str, attributes: dict[str, Any]) -> AsyncIterator[E]:
     """`events` passed through inside one span, from the first item asked for to the stream's end.
 

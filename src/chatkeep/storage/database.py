@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from chatkeep.storage import direct
+from chatkeep.storage.direct import DirectTransaction
 from chatkeep.storage.keyed_locks import KeyedLocks
 from chatkeep.storage.sqlite_driver import one_trip_dbapi
 
@@ -83,6 +85,25 @@ class Database:
             return
         async with self._write_queue, self._writer() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def direct_read(self) -> AsyncIterator[DirectTransaction]:
+        """Prepared statements on the driver, each on its own (no transaction): for reads whose statements
+        need not see one snapshot. See storage.direct."""
+        async with direct.transaction(self.engine.sync_engine, begin=None) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def direct_write(self, *, serialize: Hashable | None = None) -> AsyncIterator[DirectTransaction]:
+        """`write()` for prepared statements on the driver: the same write lock and queues, committed on
+        success and rolled back on error. See storage.direct."""
+        engine = self.engine.sync_engine
+        if self._write_queue is None:
+            async with self._row_queues.hold(serialize), direct.transaction(engine, begin="BEGIN") as tx:
+                yield tx
+            return
+        async with self._write_queue, direct.transaction(engine, begin="BEGIN IMMEDIATE") as tx:
+            yield tx
 
     async def dispose(self) -> None:
         await self.engine.dispose()

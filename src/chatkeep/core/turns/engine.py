@@ -62,7 +62,8 @@ class TurnEngine:
         """
         principal = request.principal
         config = request.config
-        async with self.db.read() as session:
+        # Statements each on its own, as at PostgreSQL's READ COMMITTED: none needs another's snapshot.
+        async with self.db.direct_read() as session:
             if config is None:
                 config = await org_config.get(session, principal=principal)
             await self.limits.check_quota(session, principal=principal, config=config)

@@ -85,12 +85,12 @@ async def settle(
     status = outcome.status or "cancelled"
     tokens_in, tokens_out = tokens_of(outcome, reservation, registry)
     cost = cost_cents(reservation.model, tokens_in, tokens_out)
-    async with db.write(serialize=reservation.conversation_id) as session:
+    async with db.direct_write(serialize=reservation.conversation_id) as tx:
         if reservation.assistant_message_id is not None and reservation.conversation_id is not None:
             # Already settled (by a retry whose first attempt did commit, or by the recovery of a process
             # taken for dead): then its usage row exists too, and a second one would count the call twice.
             first = await conversations.settle_answer(
-                session,
+                tx,
                 conversation_id=reservation.conversation_id,
                 message_id=reservation.assistant_message_id,
                 content=outcome.text,
@@ -103,7 +103,7 @@ async def settle(
             if not first:
                 return Settlement(input_tokens=tokens_in, output_tokens=tokens_out, cost_cents=round(cost, 6))
         await usage_ledger.record(
-            session,
+            tx,
             principal=reservation.principal,
             user_id=reservation.user_id,
             model=reservation.model.id,
