@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Select, Uuid, bindparam, case, literal, select
+from sqlalchemy import BigInteger, Integer, Uuid, bindparam, case, literal, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
@@ -25,7 +25,7 @@ from chatkeep.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chatkeep.core.principals import Principal
 from chatkeep.guards import Severity
 from chatkeep.storage.models import CONVERSATIONS, MESSAGES, Conversation, Message
-from chatkeep.storage.prepared import Prepared, Statements, on
+from chatkeep.storage.prepared import Loader, Prepared, Statements, on
 from chatkeep.storage.types import utcnow
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -117,7 +117,7 @@ def is_expired(conversation: Conversation, now: datetime | None = None) -> bool:
 
 
 async def get(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     principal: Principal,
     conversation_id: uuid.UUID,
@@ -126,20 +126,45 @@ async def get(
     """A conversation the caller may see; NotFound if it is absent, another tenant's or user's, or expired.
 
     An expired conversation behaves exactly like a deleted one: the background purge only reclaims space.
+    In a direct transaction (a turn's) the row comes back as a transient instance, for reading.
     """
-    query = select(Conversation).where(
-        Conversation.id == conversation_id, Conversation.org_id == principal.org_id
-    )
-    if not principal.sees_whole_org:
-        query = query.where(Conversation.user_id == principal.user_id)
-    if for_update:
-        query = query.with_for_update()
-    conversation = (await session.execute(query)).scalar_one_or_none()
+    if isinstance(session, AsyncSession):
+        query = select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.org_id == principal.org_id
+        )
+        if not principal.sees_whole_org:
+            query = query.where(Conversation.user_id == principal.user_id)
+        if for_update:
+            query = query.with_for_update()
+        conversation = (await session.execute(query)).scalar_one_or_none()
+    else:
+        statement = _VISIBLE[principal.sees_whole_org, for_update]
+        params = {"conversation_id": conversation_id, "org_id": principal.org_id, "owner": principal.user_id}
+        row = await session.first(statement, params)
+        conversation = None if row is None else _CONVERSATION(row)
     if conversation is None:
         raise NotFound("conversation not found", field="conversation")
     if is_expired(conversation):
         raise NotFound("conversation has expired", field="conversation")
     return conversation
+
+
+def _visible_statement(*, whole_org: bool, for_update: bool) -> Prepared:
+    query = select(*CONVERSATIONS.columns).where(
+        CONVERSATIONS.c.id == bindparam("conversation_id"), CONVERSATIONS.c.org_id == bindparam("org_id")
+    )
+    if not whole_org:
+        query = query.where(CONVERSATIONS.c.user_id == bindparam("owner"))
+    return Prepared(query.with_for_update() if for_update else query)
+
+
+_CONVERSATION = Loader(Conversation)
+_MESSAGE = Loader(Message)
+_VISIBLE = {
+    (whole_org, for_update): _visible_statement(whole_org=whole_org, for_update=for_update)
+    for whole_org in (False, True)
+    for for_update in (False, True)
+}
 
 
 async def get_all(
@@ -223,7 +248,7 @@ async def delete(session: AsyncSession, *, conversation: Conversation) -> None:
 
 
 async def append_messages(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     conversation: Conversation,
     messages: Sequence[NewMessage],
@@ -232,9 +257,9 @@ async def append_messages(
     """Append messages as a chain under `parent_id` (default: the active leaf) and make the last the leaf.
 
     The caller holds the conversation row for update (see `get(for_update=True)`), which keeps the
-    leaf and the sequence race-free. One INSERT for the chain and one UPDATE of the conversation, as plain
-    table statements: every turn comes through here, and the ORM's flush cost more than the SQL. The
-    returned rows are not in the session; `conversation` is kept in step with what was written.
+    leaf and the sequence race-free. One INSERT for the chain and one UPDATE of the conversation, as
+    prepared table statements: every turn comes through here, and the ORM's flush cost more than the SQL.
+    The returned rows are not in the session; `conversation` is kept in step with what was written.
     """
     if parent_id is None:
         parent_id = conversation.active_leaf_id
@@ -281,10 +306,12 @@ async def append_messages(
         parent_id = message.id
     if not created:
         return created
-    await session.execute(sql_insert(MESSAGES), [_row(m) for m in created])
+    statements = on(session)
+    await statements.run_many(_INSERT_MESSAGES, [_row(m) for m in created])
     changes.update(active_leaf_id=created[-1].id, message_count=depth, updated_at=now)
-    await session.execute(
-        sql_update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation.id).values(changes)
+    await statements.run(
+        _conversation_update(frozenset(changes)),
+        {"conversation_id": conversation.id, **{f"new_{k}": v for k, v in changes.items()}},
     )
     for name, value in changes.items():
         set_committed_value(conversation, name, value)  # as loaded, so no flush writes it again
@@ -374,6 +401,23 @@ _ADD_TOKENS = Prepared(
 )
 
 
+_INSERT_MESSAGES = Prepared(sql_insert(MESSAGES))  # every column a parameter, named as the column
+_CONVERSATION_UPDATES: dict[frozenset[str], Prepared] = {}
+
+
+def _conversation_update(columns: frozenset[str]) -> Prepared:
+    """The UPDATE of a conversation's `columns` (parameters `new_<column>`), one per set of columns: an
+    append changes three, or a few more when it names or flags the conversation."""
+    found = _CONVERSATION_UPDATES.get(columns)
+    if found is None:
+        found = _CONVERSATION_UPDATES[columns] = Prepared(
+            sql_update(CONVERSATIONS)
+            .where(CONVERSATIONS.c.id == bindparam("conversation_id"))
+            .values({c: bindparam(f"new_{c}") for c in sorted(columns)})
+        )
+    return found
+
+
 def _row(message: Message) -> dict[str, Any]:
     return {column.key: getattr(message, column.key) for column in _MESSAGE_COLUMNS}
 
@@ -410,24 +454,30 @@ async def visible_history(session: AsyncSession, *, conversation: Conversation) 
 
 
 async def path_to(
-    session: AsyncSession, *, conversation: Conversation, leaf_id: uuid.UUID, newest: int | None = None
+    session: AsyncSession | Statements,
+    *,
+    conversation: Conversation,
+    leaf_id: uuid.UUID,
+    newest: int | None = None,
 ) -> list[Message]:
     """The messages from the root to `leaf_id`, oldest first; with `newest`, only that many of the newest.
 
     One recursive query walks the parent links, so other branches (edits, regenerations) are never read
     and a long conversation costs only the part asked for. The walk stays inside the conversation and
-    stops at its depth, so corrupt links can neither leave it nor loop.
+    stops at its depth, so corrupt links can neither leave it nor loop. In a direct transaction the
+    messages come back as transient instances, for reading.
     """
     depth = conversation.message_count + 1  # no path is longer: sequence_index is a message's depth
     limit = depth if newest is None else min(newest, depth)
-    rows = await session.execute(
-        _PATH, {"leaf_id": leaf_id, "conversation_id": conversation.id, "limit": limit}
-    )
-    return list(rows.scalars())
+    params = {"leaf_id": leaf_id, "conversation_id": conversation.id, "limit": limit}
+    if isinstance(session, AsyncSession):
+        return list((await session.execute(_PATH, params)).scalars())
+    return [_MESSAGE(row) for row in await session.fetch(_PATH_ROWS, params)]
 
 
-def _path_statement() -> Select[Message]:
-    """Built once: constructing this statement (and its cache key) on every call cost more than running it."""
+def _path_statement(*, rows: bool = False) -> Any:
+    """Built once: constructing this statement (and its cache key) on every call cost more than running it.
+    `rows`: the messages' columns in table order (for `Loader`), not ORM entities."""
     conversation_id = bindparam("conversation_id", type_=Uuid)
     walk = (
         select(MESSAGES.c.id, MESSAGES.c.parent_id, literal(1, Integer).label("step"))
@@ -444,19 +494,35 @@ def _path_statement() -> Select[Message]:
             walk.c.step < bindparam("limit", type_=Integer),
         )
     )
+    if rows:
+        return select(*MESSAGES.columns).join(walk, MESSAGES.c.id == walk.c.id).order_by(walk.c.step.desc())
     return select(Message).join(walk, Message.id == walk.c.id).order_by(walk.c.step.desc())
 
 
 _PATH = _path_statement()
+_PATH_ROWS = Prepared(_path_statement(rows=True))
 
 
-async def _message_in(session: AsyncSession, conversation: Conversation, message_id: uuid.UUID) -> Message:
-    # session.get answers from the identity map when the row is already loaded (a regenerated answer goes
-    # under a message of the history just read): one query fewer per turn.
-    message = await session.get(Message, message_id)
+async def _message_in(
+    session: AsyncSession | Statements, conversation: Conversation, message_id: uuid.UUID
+) -> Message:
+    message = await get_message(session, message_id)
     if message is None or message.conversation_id != conversation.id:
         raise NotFound("message not found", field="message")
     return message
+
+
+async def get_message(session: AsyncSession | Statements, message_id: uuid.UUID) -> Message | None:
+    """A message by id, of whichever conversation (the caller checks it is the one it means)."""
+    if isinstance(session, AsyncSession):
+        # session.get answers from the identity map when the row is already loaded (a regenerated answer
+        # goes under a message of the history just read): one query fewer per turn.
+        return await session.get(Message, message_id)
+    row = await session.first(_MESSAGE_BY_ID, {"message_id": message_id})
+    return None if row is None else _MESSAGE(row)
+
+
+_MESSAGE_BY_ID = Prepared(select(*MESSAGES.columns).where(MESSAGES.c.id == bindparam("message_id")))
 
 
 async def purge_expired(session: AsyncSession, *, batch_size: int = 500) -> int:

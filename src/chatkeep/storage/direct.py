@@ -73,7 +73,7 @@ class DirectTransaction:
 
     async def _execute(self, sql: str, arguments: tuple[Any, ...]) -> tuple[Sequence[Any], int, Any]:
         """(rows, rowcount, the columns' type codes)."""
-        return await self._call(sql, arguments, many=False)  # type: ignore[no-any-return]
+        return await self._call(sql, arguments, many=False)
 
     async def _call(self, sql: str, arguments: Any, *, many: bool) -> Any:
         if tracing.enabled():
@@ -133,7 +133,7 @@ class DirectTransaction:
             self._lost = error
             raise
 
-    def _wrapped(self, error: Exception, sql: str, arguments: Any) -> sa_exc.DBAPIError:
+    def _wrapped(self, error: Any, sql: str, arguments: Any) -> sa_exc.StatementError:
         lost = self._dialect.is_disconnect(error, self._adapted, None)
         if lost:
             self._lost = error

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -134,3 +135,22 @@ class _OnSession:
 def on(where: AsyncSession | Statements) -> Statements:
     """Statements for `where`: a direct transaction as it is, a session through its transaction."""
     return _OnSession(where) if isinstance(where, AsyncSession) else where
+
+
+class Loader:
+    """Rows of a mapped class's table columns (in table order) as instances of it, outside any session:
+    what the ORM's loading makes for a session, without its identity map, events and result machinery.
+    The instances are transient: for reading, never to be added to a session."""
+
+    __slots__ = ("_keys", "_new", "columns")
+
+    def __init__(self, mapped: type[Any]) -> None:
+        mapper = inspect(mapped)
+        self.columns = tuple(mapper.local_table.columns)
+        self._keys = tuple(mapper.get_property_by_column(c).key for c in self.columns)
+        self._new = mapper.class_manager.new_instance
+
+    def __call__(self, row: Sequence[Any]) -> Any:
+        instance = self._new()
+        instance.__dict__.update(zip(self._keys, row, strict=True))
+        return instance

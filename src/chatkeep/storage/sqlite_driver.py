@@ -99,13 +99,15 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         pass
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            outcome = await self._adapt_connection.run(_run, operation, parameters)
+        connection: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        async with connection._execute_mutex:
+            outcome = await connection.run(_run, operation, parameters)
         self._keep(outcome)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            outcome = await self._adapt_connection.run(_run_many, operation, seq_of_parameters)
+        connection: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        async with connection._execute_mutex:
+            outcome = await connection.run(_run_many, operation, seq_of_parameters)
         self._keep(outcome)
 
     def _keep(self, outcome: _Outcome) -> None:
@@ -131,7 +133,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("in_transaction",)
     _cursor_cls = OneTripCursor
 
-    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
+    def __init__(self, dbapi: Any, connection: Any) -> None:  # an aiosqlite.Connection
         super().__init__(dbapi, connection)
         self.in_transaction = False
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core import conversations, org_config, screening, token_quotas
 from chatkeep.core.content import media_kinds
@@ -25,6 +28,7 @@ from chatkeep.core.turns.turn import Turn
 from chatkeep.core.workers import run_count
 from chatkeep.providers.base import ChatMessage, ChatRequest, ModelInfo
 from chatkeep.storage.database import Database
+from chatkeep.storage.direct import DirectTransaction
 
 if TYPE_CHECKING:
     from chatkeep.providers.registry import ModelRegistry
@@ -176,6 +180,15 @@ class TurnEngine:
                 f"model {model.id!r} cannot answer in a requested JSON format", field="response_format"
             )
 
+    def _input_transaction(
+        self, request: TurnRequest
+    ) -> AbstractAsyncContextManager[AsyncSession | DirectTransaction]:
+        """The write transaction that stores a turn's input: prepared statements on the driver, but for
+        a new conversation, which the ORM creates (with its owner's chat session)."""
+        if request.new_conversation:
+            return self.db.write(serialize=request.conversation_id)
+        return self.db.direct_write(serialize=request.conversation_id)
+
     async def _store_input(
         self,
         request: TurnRequest,
@@ -185,8 +198,9 @@ class TurnEngine:
     ) -> tuple[Reservation, tuple[uuid.UUID, ...], list[ChatMessage]]:
         """Store the new user message(s) and reserve the answer row; return the reservation, the stored
         input's ids and the history to send."""
-        async with self.db.write(serialize=request.conversation_id) as session:
+        async with self._input_transaction(request) as session:
             if request.new_conversation:
+                assert isinstance(session, AsyncSession)
                 # Named after its first message the guards let through (a list shows the title).
                 first_text = next(
                     (s.message.text for s in incoming if s.message.role == "user" and not s.blocked), ""

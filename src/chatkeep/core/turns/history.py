@@ -67,7 +67,7 @@ async def recent_path(
         if counted < asked or cost > model.context_window:  # the whole path, or more than fits
             return path
         asked *= 4
-        async with db.read() as session:
+        async with db.direct_read() as session:
             path = await conversations.path_to(
                 session, conversation=conversation, leaf_id=leaf_id, newest=asked
             )

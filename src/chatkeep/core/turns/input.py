@@ -70,7 +70,7 @@ async def plan_input(
     parent_id: uuid.UUID | None = request.parent_message_id
     if request.mode == "edit":
         assert request.edit_message_id is not None
-        stored = await session.get(Message, request.edit_message_id)
+        stored = await conversations.get_message(session, request.edit_message_id)
         if stored is None or stored.conversation_id != conversation.id:
             raise NotFound("message not found", field="message")
         if stored.role != "user":
@@ -115,7 +115,7 @@ async def _newest_user_message(session: Any, conversation: Conversation) -> Mess
 
 async def _on_visible_path(session: Any, conversation: Conversation, message_id: uuid.UUID) -> Message | None:
     """The message, if it is on the visible path: the walk back from the leaf to its depth reaches it."""
-    target = await session.get(Message, message_id)
+    target = await conversations.get_message(session, message_id)
     if target is None or target.conversation_id != conversation.id or conversation.active_leaf_id is None:
         return None
     distance = conversation.message_count - target.sequence_index + 1
