@@ -11,6 +11,7 @@ from chatkeep.core import usage as usage_ledger
 from chatkeep.core.principals import Principal
 from chatkeep.providers.base import FinishReason, ModelInfo, ProviderError, ToolCall, Usage
 from chatkeep.storage.database import Database
+from chatkeep.storage.direct import DirectTransaction
 
 if TYPE_CHECKING:
     import uuid
@@ -81,11 +82,14 @@ def cost_cents(model: ModelInfo, tokens_in: int, tokens_out: int) -> float:
 async def settle(
     db: Database, registry: ModelRegistry, reservation: Reservation, outcome: Outcome
 ) -> Settlement:
-    """Store the answer (complete, failed or cancelled) and its usage row in one transaction."""
+    """Store the answer (complete, failed or cancelled) and its usage row in one transaction (shared with
+    the settles of other turns ending at the same time)."""
     status = outcome.status or "cancelled"
     tokens_in, tokens_out = tokens_of(outcome, reservation, registry)
     cost = cost_cents(reservation.model, tokens_in, tokens_out)
-    async with db.direct_write(serialize=reservation.conversation_id) as tx:
+    settlement = Settlement(input_tokens=tokens_in, output_tokens=tokens_out, cost_cents=round(cost, 6))
+
+    async def store(tx: DirectTransaction) -> Settlement:
         if reservation.assistant_message_id is not None and reservation.conversation_id is not None:
             # Already settled (by a retry whose first attempt did commit, or by the recovery of a process
             # taken for dead): then its usage row exists too, and a second one would count the call twice.
@@ -101,7 +105,7 @@ async def settle(
                 model=reservation.model.id,
             )
             if not first:
-                return Settlement(input_tokens=tokens_in, output_tokens=tokens_out, cost_cents=round(cost, 6))
+                return settlement
         await usage_ledger.record(
             tx,
             principal=reservation.principal,
@@ -114,7 +118,10 @@ async def settle(
             cost_cents=cost,
             conversation_id=reservation.conversation_id,
         )
-    return Settlement(input_tokens=tokens_in, output_tokens=tokens_out, cost_cents=round(cost, 6))
+        return settlement
+
+    # Settles of concurrent turns share a transaction (group commit); this returns once it is committed.
+    return await db.grouped_write(store, serialize=reservation.conversation_id)
 
 
 def _tool_blocks(tool_uses: list[ToolCall]) -> list[dict[str, Any]] | None:
