@@ -61,10 +61,9 @@ class GroupCommit:
             while self._pending:
                 group, self._pending = self._pending, []
                 await self._commit(group)
-        except BaseException as exc:  # cancelled at shutdown: nobody may wait for ever
+        except BaseException:  # cancelled at shutdown: nobody may wait for ever
             for pending in self._pending:
-                if not pending.done.done():
-                    pending.done.set_exception(exc)
+                pending.done.cancel()
             raise
         finally:
             self._draining = None
@@ -82,8 +81,11 @@ class GroupCommit:
                     await self._commit([pending])
                 return
             for pending in group:
-                if not pending.done.done():
-                    pending.done.set_exception(exc)
+                if isinstance(exc, Exception):
+                    if not pending.done.done():
+                        pending.done.set_exception(exc)
+                else:
+                    pending.done.cancel()
             if not isinstance(exc, Exception):
                 raise
             return
