@@ -82,8 +82,7 @@ def cost_cents(model: ModelInfo, tokens_in: int, tokens_out: int) -> float:
 async def settle(
     db: Database, registry: ModelRegistry, reservation: Reservation, outcome: Outcome
 ) -> Settlement:
-    """Store the answer (complete, failed or cancelled) and its usage row in one transaction (shared with
-    the settles of other turns ending at the same time)."""
+    """Store the answer (complete, failed or cancelled) and its usage row in one transaction."""
     status = outcome.status or "cancelled"
     tokens_in, tokens_out = tokens_of(outcome, reservation, registry)
     cost = cost_cents(reservation.model, tokens_in, tokens_out)
@@ -120,8 +119,10 @@ async def settle(
         )
         return settlement
 
-    # Settles of concurrent turns share a transaction (group commit); this returns once it is committed.
-    return await db.grouped_write(store, serialize=reservation.conversation_id)
+    # Not db.grouped_write (group commit) yet: through it a streamed turn's settle on a live SQLite server
+    # failed with an OperationalError (tests/integration/test_quant_chat_client.py, stream test).
+    async with db.direct_write(serialize=reservation.conversation_id) as tx:
+        return await store(tx)
 
 
 def _tool_blocks(tool_uses: list[ToolCall]) -> list[dict[str, Any]] | None:
