@@ -4,8 +4,10 @@ one request after another, timing every answer (and every streamed frame) on arr
     python bench/loadgen.py < spec.json > result.json
 
 The spec (JSON on stdin):
-    host, port, path, headers {name: value}, body (a string; each `__SESSION__` is replaced per request),
-    sessions [[id, ...] per worker] (optional), turns_per_session, stream (bool),
+    host, port, method (default POST), path, headers {name: value}, body (a string, or absent/null for
+    none), sessions [[id, ...] per worker] (optional: each `__SESSION__` in path and body is replaced per
+    request), turns_per_session, rotate (bool: cycle over a worker's sessions instead of staying on its
+    last one once they are used up), stream (bool),
     protocol "openai" | "quant" | "responses" (how a streamed text frame is recognised), concurrency,
     requests_per_worker, duration (seconds: no request starts after it), timeout (per request),
     stagger (seconds over which workers start).
@@ -133,13 +135,30 @@ class ClientProtocol(asyncio.Protocol):
                 self.done.set_result(None)
 
 
-def encode_request(spec: dict[str, Any], body: str) -> bytes:
-    payload = body.encode()
-    headers = {"host": f"{spec['host']}:{spec['port']}", "content-type": "application/json"}
+PLACEHOLDER = "__SESSION__"
+# Methods whose request without a body still says so (Content-Length: 0), as HTTP clients do.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def encode_request(spec: dict[str, Any], body: str | None, path: str | None = None) -> bytes:
+    """One HTTP/1.1 request of the spec; `body` None sends none (a GET, a DELETE)."""
+    method = str(spec.get("method", "POST")).upper()
+    headers = {"host": f"{spec['host']}:{spec['port']}"}
+    if body is not None:
+        headers["content-type"] = "application/json"
     headers.update({k.lower(): v for k, v in spec.get("headers", {}).items()})
-    headers["content-length"] = str(len(payload))
-    lines = [f"POST {spec['path']} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    payload = b"" if body is None else body.encode()
+    if body is not None or method in _BODY_METHODS:
+        headers["content-length"] = str(len(payload))
+    target = spec["path"] if path is None else path
+    lines = [f"{method} {target} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
     return "\r\n".join(lines).encode() + payload
+
+
+def session_for(sessions: list[str], n: int, per_session: int, rotate: bool) -> str:
+    """The session id of a worker's request number `n`."""
+    turn = n // per_session
+    return sessions[turn % len(sessions)] if rotate else sessions[min(turn, len(sessions) - 1)]
 
 
 async def worker(index: int, spec: dict[str, Any], deadline: float, out: dict[str, Any]) -> None:
@@ -147,14 +166,18 @@ async def worker(index: int, spec: dict[str, Any], deadline: float, out: dict[st
     await asyncio.sleep(spec.get("stagger", 0.0) * index / max(1, spec["concurrency"]))
     sessions = (spec.get("sessions") or [[]])[index] if spec.get("sessions") else []
     per_session = max(1, int(spec.get("turns_per_session", 1)))
+    rotate = bool(spec.get("rotate"))
     conn: ClientProtocol | None = None
     for n in range(int(spec["requests_per_worker"])):
         if time.perf_counter() >= deadline:
             break
-        body = spec["body"]
+        body: str | None = spec.get("body")
+        path: str = spec["path"]
         if sessions:
-            body = body.replace("__SESSION__", sessions[min(n // per_session, len(sessions) - 1)])
-        raw = encode_request(spec, body)
+            session = session_for(sessions, n, per_session, rotate)
+            body = None if body is None else body.replace(PLACEHOLDER, session)
+            path = path.replace(PLACEHOLDER, session)
+        raw = encode_request(spec, body, path)
         try:
             if conn is None or conn.transport is None or not conn.keep_alive:
                 if conn is not None and conn.transport is not None:
