@@ -16,10 +16,11 @@ back) then sends what the quantcdn client sends:
 - list: GET .../ai/sessions?userId=…&limit=20, rotating over the users (8 sessions each).
 
 Steps are interleaved (round x concurrency x operation, arms in a rotating order), so every arm sees
-the same machine noise; ratios against the baseline arm are the headline. CPU is the server's process
-tree, per answered request. `--profile DIR` then records each arm under py-spy (`--gil`, raw collapsed
-stacks) for one longer step per operation at the highest concurrency, outside the measured steps, and
-prints where the samples went (bench/profile_shares.py).
+the same machine noise; ratios against the baseline arm are the headline. CPU is chatkeep's process
+tree, per answered request (PostgreSQL's own processes are not in it). `--profile DIR` then records each
+arm under py-spy (`--gil`, raw collapsed stacks; py-spy stops the server for each sample, so its stacks
+are whole and its req/s lower) for one longer step per operation at the highest concurrency, outside the
+measured steps, and prints where the samples went (bench/profile_shares.py).
 
 Prints a Markdown table and writes bench/results/sessions_http-<time>.json. Bounded: every step has a
 deadline; the default run (one arm and a baseline) takes about a minute and a half.
