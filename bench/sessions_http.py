@@ -262,7 +262,7 @@ def summarise(
             for arm in arms:
                 row = {"arm": arm.name, "op": op, "concurrency": level}
                 row.update(cells[(arm.name, op, level)].figures())
-                if base is not None and arm.name != BASELINE:
+                if base is not None and arm.name == "sqlite":  # the baseline runs on SQLite too
                     row["rps_ratio"] = _ratio(row["rps"], base["rps"])
                     row["cpu_ratio"] = _ratio(row["cpu_ms_per_request"], base["cpu_ms_per_request"])
                 rows.append(row)
