@@ -37,6 +37,7 @@ async def turn_scope() -> AsyncIterator[None]:
         yield
     finally:
         _OPEN.reset(token)
-        with anyio.CancelScope(shield=True):
-            for turn in opened:
-                await turn.aclose()
+        if opened:  # most requests open no turn: no cancel scope to set up for them
+            with anyio.CancelScope(shield=True):
+                for turn in opened:
+                    await turn.aclose()
