@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Hashable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -14,12 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatkeep.storage import direct
 from chatkeep.storage.direct import DirectTransaction
-from chatkeep.storage.group_commit import GroupCommit
 from chatkeep.storage.keyed_locks import KeyedLocks
 from chatkeep.storage.sqlite_driver import one_trip_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-T = TypeVar("T")
 
 
 class Database:
@@ -65,7 +63,6 @@ class Database:
         # processes (several workers) still meet the busy timeout.
         self._write_queue = asyncio.Lock() if self.is_sqlite else None
         self._row_queues = KeyedLocks()
-        self._group = GroupCommit(self._direct_write)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -102,13 +99,6 @@ class Database:
         success and rolled back on error. See storage.direct."""
         async with self._direct_write(() if serialize is None else (serialize,)) as tx:
             yield tx
-
-    async def grouped_write(
-        self, write: Callable[[DirectTransaction], Awaitable[T]], *, serialize: Hashable | None = None
-    ) -> T:
-        """Run `write` (statements only: it may run twice) in a transaction shared with the writes of
-        concurrent callers; returns its result once committed. See storage.group_commit."""
-        return await self._group.run(write, serialize=serialize)
 
     @asynccontextmanager
     async def _direct_write(self, rows: Sequence[Hashable]) -> AsyncIterator[DirectTransaction]:

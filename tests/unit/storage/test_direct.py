@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,7 +10,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatkeep.storage.database import Database
-from chatkeep.storage.direct import DirectTransaction
 from chatkeep.storage.models import USAGE_RECORDS, Organisation
 from chatkeep.storage.prepared import Prepared
 from chatkeep.storage.types import utcnow
@@ -80,31 +78,3 @@ async def test_an_error_is_sqlalchemys_and_the_write_is_rolled_back(db: Database
     async with db.direct_read() as tx:
         assert await tx.fetch(OF_ORG, {"org_id": org_id}) == []
         assert await tx.first(OF_ORG, {"org_id": org_id}) is None
-
-
-async def test_concurrent_grouped_writes_share_transactions_and_a_failure_stays_its_own(db: Database) -> None:
-    org_id = await _org_id(db)
-    taken = _usage(org_id, 0)
-    async with db.direct_write() as tx:
-        await tx.run(INSERT, taken)
-
-    def write(latency_ms: int) -> Any:
-        async def insert_one(tx: DirectTransaction) -> int:
-            await tx.run(INSERT, taken if latency_ms == 13 else _usage(org_id, latency_ms))
-            return latency_ms
-
-        return insert_one
-
-    groups = db._group.groups
-    grouped = await asyncio.gather(
-        *(db.grouped_write(write(i), serialize=uuid.uuid4()) for i in range(1, 11))
-    )
-    assert grouped == list(range(1, 11)) and db._group.groups - groups < 10
-    results = await asyncio.gather(
-        *(db.grouped_write(write(i), serialize=uuid.uuid4()) for i in range(11, 21)), return_exceptions=True
-    )
-    assert isinstance(results[2], IntegrityError)  # the 13th inserts a row that exists: it alone fails
-    assert [r for r in results if not isinstance(r, Exception)] == [i for i in range(11, 21) if i != 13]
-    async with db.direct_read() as tx:
-        stored = sorted(r[9] for r in await tx.fetch(OF_ORG, {"org_id": org_id}))
-    assert stored == [0, *(i for i in range(1, 21) if i != 13)]

@@ -119,8 +119,6 @@ async def settle(
         )
         return settlement
 
-    # Not db.grouped_write (group commit) yet: through it a streamed turn's settle on a live SQLite server
-    # failed with an OperationalError (tests/integration/test_quant_chat_client.py, stream test).
     async with db.direct_write(serialize=reservation.conversation_id) as tx:
         return await store(tx)
 
