@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,18 +97,10 @@ class Database:
     async def direct_write(self, *, serialize: Hashable | None = None) -> AsyncIterator[DirectTransaction]:
         """`write()` for prepared statements on the driver: the same write lock and queues, committed on
         success and rolled back on error. See storage.direct."""
-        async with self._direct_write(() if serialize is None else (serialize,)) as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def _direct_write(self, rows: Sequence[Hashable]) -> AsyncIterator[DirectTransaction]:
         engine = self.engine.sync_engine
         if self._write_queue is None:
-            async with AsyncExitStack() as held:
-                for row in rows:  # callers pass them sorted: one lock order for all
-                    await held.enter_async_context(self._row_queues.hold(row))
-                async with direct.transaction(engine, begin="BEGIN") as tx:
-                    yield tx
+            async with self._row_queues.hold(serialize), direct.transaction(engine, begin="BEGIN") as tx:
+                yield tx
             return
         async with self._write_queue, direct.transaction(engine, begin="BEGIN IMMEDIATE") as tx:
             yield tx
