@@ -25,8 +25,6 @@ import asyncio
 import dataclasses
 import json
 import math
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -259,14 +257,8 @@ def run_step(
         ready()
     cpu = cpu_seconds(arm.server)
     with memory_watch(arm.server, cell) if stream else _nothing():
-        done = subprocess.run(
-            [sys.executable, str(servers.BENCH / "loadgen.py")],
-            input=json.dumps(spec).encode(),
-            capture_output=True,
-            timeout=duration + timeout + 60,
-            check=True,
-        )
-    cell.add(json.loads(done.stdout), cpu_seconds(arm.server) - cpu)
+        result = servers.run_load(spec, timeout=duration + timeout + 60)
+    cell.add(result, cpu_seconds(arm.server) - cpu)
 
 
 @contextmanager

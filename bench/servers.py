@@ -7,6 +7,7 @@ output in a log file under the run's temporary directory. Nothing here talks to 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -27,6 +29,18 @@ VENV_BIN = Path(sys.executable).parent
 LITELLM_BIN = BENCH / ".venvs" / "litellm" / "bin" / "litellm"
 PG_ADMIN = os.environ.get("CHATKEEP_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ORG = "bench"
+
+
+def run_load(spec: dict[str, Any], *, timeout: float) -> dict[str, Any]:
+    """Run the load generator (bench/loadgen.py) on `spec` in its own process; its JSON result."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "loadgen.py")],
+        input=json.dumps(spec).encode(),
+        capture_output=True,
+        timeout=timeout,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def free_port() -> int:

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -200,14 +199,8 @@ def spec(arm: Arm, op: str, level: int) -> dict[str, Any]:
 def run_step(arm: Arm, op: str, level: int, seconds: float, cell: Cell) -> None:
     load = {**spec(arm, op, level), "duration": seconds}
     cpu = cpu_seconds(arm.server)
-    done = subprocess.run(
-        [sys.executable, str(servers.BENCH / "loadgen.py")],
-        input=json.dumps(load).encode(),
-        capture_output=True,
-        timeout=seconds + TIMEOUT + 60,
-        check=True,
-    )
-    cell.add(json.loads(done.stdout), cpu_seconds(arm.server) - cpu)
+    result = servers.run_load(load, timeout=seconds + TIMEOUT + 60)
+    cell.add(result, cpu_seconds(arm.server) - cpu)
 
 
 def measure(
