@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from chatkeep.storage import direct
+from chatkeep.storage import direct, pg_ping
 from chatkeep.storage.direct import DirectTransaction
 from chatkeep.storage.keyed_locks import KeyedLocks
 from chatkeep.storage.sqlite_driver import one_trip_dbapi
@@ -53,6 +53,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        elif self.url.get_driver_name() == "asyncpg":
+            pg_ping.install(self.engine)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(
             self.engine.execution_options(chatkeep_write=True), expire_on_commit=False
