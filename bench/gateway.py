@@ -58,10 +58,15 @@ class Plan:
     capacity_levels: tuple[int, ...]
     deltas: int = 64
     interval: float = 0.02
-    long_deltas: int = 400  # the held-at-once ladder's streams: 8 s, longer than opening 1,000 at 256/s
+    held_interval: float = 0.02  # the held-at-once ladder's cadence
+    held_seconds: float = 8.0  # how long its streams last: longer than opening 1,000 at 256/s
 
     def streams(self, level: int) -> int:
         return self.streams_per_worker.get(level, 1)
+
+    @property
+    def long_deltas(self) -> int:
+        return max(round(self.held_seconds / self.held_interval), 1)
 
 
 QUICK = Plan(
@@ -286,7 +291,11 @@ def start_arms(
     upstream = stack.enter_context(
         servers.running(
             servers.start_upstream(
-                workdir, deltas=plan.deltas, interval=plan.interval, long_deltas=plan.long_deltas
+                workdir,
+                deltas=plan.deltas,
+                interval=plan.interval,
+                long_deltas=plan.long_deltas,
+                long_interval=plan.held_interval,
             )
         )
     )
@@ -387,13 +396,13 @@ def capacity(arms: list[Arm], plan: Plan) -> dict[str, dict[str, Any]]:
         for arm in list(alive):
             cell = Cell()
             opening = level / OPEN_RATE
-            budget = opening + plan.long_deltas * plan.interval + 15
+            budget = opening + plan.held_seconds + 15
             with memory_watch(arm.server, cell):
                 run_step(
                     arm, stream=True, level=level, per_worker=1, duration=budget, cell=cell, long=True,
                     stagger=opening,
                 )  # fmt: skip
-            late = sum(1 for g in cell.gaps if g > 2 * plan.interval)
+            late = sum(1 for g in cell.gaps if g > 2 * plan.held_interval)
             complete = not cell.errors and len(cell.latency) == level and at_once(cell.spans)
             strict, tolerant = holds(late, len(cell.gaps), complete)
             found[arm.name]["tried"].append(
@@ -405,6 +414,7 @@ def capacity(arms: list[Arm], plan: Plan) -> dict[str, dict[str, Any]]:
                     "ttft_p50_ms": cell.ms("ttft", 50),
                     "worst_gap_ms": max(cell.max_gap, default=0.0) * 1000,
                     "errors": len(cell.errors),
+                    "error_samples": sorted(set(cell.errors))[:3],
                     "kib_per_open_stream": (cell.rss_peak - cell.rss_before) / 1024 / level,
                 }
             )
@@ -569,6 +579,11 @@ def render(result: dict[str, Any], plan: Plan) -> str:
         ],
     )  # fmt: skip
     cadence = f"{plan.deltas} deltas x {plan.interval * 1000:g} ms"
+    if plan.capacity_levels:
+        overview += (
+            f"\nStreams held at once: {plan.long_deltas} deltas x {plan.held_interval * 1000:g} ms, "
+            f"opened at {OPEN_RATE}/s, levels {', '.join(map(str, plan.capacity_levels))}\n"
+        )
     return (
         "Buffered calls (times in ms; added = this arm minus direct at the same concurrency)\n\n"
         f"{buffered}\n\n"
@@ -607,6 +622,12 @@ def main() -> None:
         "--held",
         help="comma-separated levels of the streams-held-at-once ladder (replaces the plan's; 0: skip it)",
     )
+    parser.add_argument(
+        "--held-interval",
+        type=float,
+        help="seconds between the held-at-once ladder's frames (default 0.02, the streams' cadence); its "
+        "streams last 8 s whatever the cadence",
+    )
     parser.add_argument("--levels", help="comma-separated concurrency levels (replaces the plan's)")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
@@ -615,6 +636,8 @@ def main() -> None:
     if args.held is not None:
         levels = tuple(int(n) for n in args.held.split(",") if int(n) > 0)
         plan = dataclasses.replace(plan, capacity_levels=levels)
+    if args.held_interval is not None:
+        plan = dataclasses.replace(plan, held_interval=args.held_interval)
     names = [n.strip() for n in args.arms.split(",") if n.strip()]
     if "direct" not in names:
         names.insert(0, "direct")  # every figure is relative to it
@@ -639,7 +662,12 @@ def main() -> None:
     path = write_result(
         "gateway",
         {
-            "plan": {**plan.__dict__, "mode": "quick" if args.quick else "full", "workers": args.workers},
+            "plan": {
+                **plan.__dict__,
+                "long_deltas": plan.long_deltas,
+                "mode": "quick" if args.quick else "full",
+                "workers": args.workers,
+            },
             "machine": info,
             "seconds": round(elapsed),
             **result,

@@ -109,10 +109,13 @@ def running(server: Server) -> Iterator[Server]:
         _stop(server)
 
 
-def start_upstream(workdir: Path, *, deltas: int, interval: float, long_deltas: int = 400) -> Server:
+def start_upstream(
+    workdir: Path, *, deltas: int, interval: float, long_deltas: int = 400, long_interval: float | None = None
+) -> Server:
     port = free_port()
     argv = [sys.executable, str(BENCH / "upstream.py"), "--port", str(port)]
     argv += ["--deltas", str(deltas), "--interval", str(interval), "--long-deltas", str(long_deltas)]
+    argv += ["--long-interval", str(interval if long_interval is None else long_interval)]
     return _start(
         "upstream", argv, port=port, env=dict(os.environ), log=workdir / "upstream.log",
         ready_path="/v1/models", timeout=20,
@@ -156,6 +159,8 @@ def _chatkeep_env(database_url: str, data_dir: Path, models_file: Path) -> dict[
         "CHATKEEP_LOG_LEVEL": "warning",
         "CHATKEEP_ACCESS_LOG": "false",
         "CHATKEEP_PURGE_INTERVAL_SECONDS": "3600",
+        # The held-at-once ladder opens 1,000 streams besides the connections that made their sessions.
+        "CHATKEEP_MAX_CONNECTIONS": "2000",
     }
 
 

@@ -6,8 +6,8 @@
 a name containing `buffered` gets everything at once (a JSON completion, or the whole SSE stream in one
 write when `stream` is true); any other name gets `--deltas` SSE chunks, the i-th sent at i x `--interval`
 after the request arrived (absolute times, so the cadence never drifts), then a usage chunk and `[DONE]`;
-a name containing `long` gets `--long-deltas` chunks at the same cadence (streams that outlast the opening
-of a thousand others, for the benchmark's streams-held-at-once ladder).
+a name containing `long` gets `--long-deltas` chunks every `--long-interval` (default: `--interval`; streams
+that outlast the opening of a thousand others, for the benchmark's streams-held-at-once ladder).
 `GET /v1/models` lists two models; `POST /v1/traces` accepts (and drops) OTLP spans. Every byte of every
 answer is encoded once at start, and the server is raw asyncio with httptools' C parser on uvloop, so it
 costs microseconds per frame and is never the bottleneck of a benchmark that puts a Python gateway in
@@ -114,10 +114,11 @@ def build_answers(deltas: int) -> Answers:
 class UpstreamProtocol(asyncio.Protocol):
     """One keep-alive connection; requests are answered one after another, as HTTP/1.1 clients send them."""
 
-    def __init__(self, answers: Answers, interval: float, long_deltas: int) -> None:
+    def __init__(self, answers: Answers, interval: float, long_deltas: int, long_interval: float) -> None:
         self.answers = answers
         self.interval = interval
         self.long_deltas = long_deltas
+        self.long_interval = long_interval
         self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
@@ -181,15 +182,12 @@ class UpstreamProtocol(asyncio.Protocol):
                 b"".join((self.answers.stream_head, *self.answers.stream_chunks, self.answers.stream_tail))
             )
         else:
-            count = (
-                self.long_deltas
-                if "long" in str(request.get("model", ""))
-                else len(self.answers.stream_chunks)
-            )
+            long = "long" in str(request.get("model", ""))
+            count = self.long_deltas if long else len(self.answers.stream_chunks)
             transport.write(self.answers.stream_head)
-            self._send(0, self.loop.time(), count)
+            self._send(0, self.loop.time(), count, self.long_interval if long else self.interval)
 
-    def _send(self, index: int, started: float, count: int) -> None:
+    def _send(self, index: int, started: float, count: int, interval: float) -> None:
         """Write chunk `index` of `count` and schedule the next one at its absolute time."""
         self.timer = None
         transport = self.transport
@@ -199,17 +197,23 @@ class UpstreamProtocol(asyncio.Protocol):
         transport.write(chunks[min(index, len(chunks) - 1)])  # the first carries the role, the rest alike
         if index + 1 < count:
             self.timer = self.loop.call_at(
-                started + (index + 1) * self.interval, self._send, index + 1, started, count
+                started + (index + 1) * interval, self._send, index + 1, started, count, interval
             )
         else:
             transport.write(self.answers.stream_tail)
 
 
-async def serve(host: str, port: int, deltas: int, interval: float, long_deltas: int) -> None:
+async def serve(
+    host: str, port: int, deltas: int, interval: float, long_deltas: int, long_interval: float
+) -> None:
     answers = build_answers(deltas)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: UpstreamProtocol(answers, interval, long_deltas), host, port, backlog=4096, reuse_address=True
+        lambda: UpstreamProtocol(answers, interval, long_deltas, long_interval),
+        host,
+        port,
+        backlog=4096,
+        reuse_address=True,
     )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -226,9 +230,11 @@ def main() -> None:
     parser.add_argument("--deltas", type=int, default=64, help="text chunks per streamed answer")
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between streamed chunks")
     parser.add_argument("--long-deltas", type=int, default=400, help="text chunks for a `long` model")
+    parser.add_argument("--long-interval", type=float, help="seconds between a `long` model's chunks")
     args = parser.parse_args()
     run = uvloop.run if uvloop is not None else asyncio.run
-    run(serve(args.host, args.port, args.deltas, args.interval, args.long_deltas))
+    long_interval = args.interval if args.long_interval is None else args.long_interval
+    run(serve(args.host, args.port, args.deltas, args.interval, args.long_deltas, long_interval))
 
 
 if __name__ == "__main__":
