@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatkeep.core.errors import NotFound
 from chatkeep.core.principals import Principal
-from chatkeep.storage.models import ChatSession
+from chatkeep.storage.models import CHAT_SESSIONS, ChatSession
+from chatkeep.storage.prepared import Prepared, Statements, on
 from chatkeep.storage.types import utcnow
 
 # Fixed forever: changing either renames every session and user. Migration 0002 holds a frozen copy.
@@ -34,11 +35,12 @@ def user_uuid(org_id: uuid.UUID, user_id: str) -> uuid.UUID:
     return uuid.uuid5(USER_NAMESPACE, f"{org_id}/{user_id}")
 
 
-async def ensure(session: AsyncSession, *, org_id: uuid.UUID, user_id: str) -> None:
+async def ensure(session: AsyncSession | Statements, *, org_id: uuid.UUID, user_id: str) -> None:
     """Insert the user's chat session unless it exists.
 
     INSERT … ON CONFLICT DO NOTHING, so concurrent first calls never fail: on PostgreSQL the later one
     waits for the earlier transaction and then does nothing; SQLite writers are serialised anyway.
+    A prepared statement: every new conversation runs it (see storage.prepared).
     """
     now = utcnow()
     values = {
@@ -49,8 +51,14 @@ async def ensure(session: AsyncSession, *, org_id: uuid.UUID, user_id: str) -> N
         "created_at": now,
         "updated_at": now,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(ChatSession).values(**values).on_conflict_do_nothing())
+    await on(session).run(_ENSURE, values)
+
+
+# Every column a parameter, named as the column; each dialect's own INSERT … ON CONFLICT DO NOTHING.
+_ENSURE = Prepared(
+    sqlite_insert(CHAT_SESSIONS).on_conflict_do_nothing(),
+    variants={"postgresql": pg_insert(CHAT_SESSIONS).on_conflict_do_nothing()},
+)
 
 
 async def find_own(session: AsyncSession, *, principal: Principal) -> ChatSession | None:

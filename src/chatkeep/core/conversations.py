@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Uuid, bindparam, case, literal, select
+from sqlalchemy import BigInteger, Integer, Uuid, bindparam, case, inspect, literal, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
@@ -63,7 +63,7 @@ class NewMessage:
 
 
 async def create(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     principal: Principal,
     user_id: str | None = None,
@@ -75,27 +75,44 @@ async def create(
     settings: Settings | None = None,
     initial_messages: Sequence[NewMessage] = (),
 ) -> Conversation:
-    """Create a conversation for a user of the caller's organisation, optionally with first messages."""
+    """Create a conversation for a user of the caller's organisation, optionally with first messages.
+
+    In a direct transaction the row is one prepared INSERT and comes back as a transient instance, for
+    reading; in a session it is added to the session.
+    """
     now = utcnow()
     settings = settings or Settings()
-    conversation = Conversation(
-        org_id=principal.org_id,
-        user_id=principal.acting_user(user_id),
-        group=group,
-        meta=dict(metadata or {}),
-        title=title,
-        model=model or settings.model,
-        default_model=settings.model,
-        system_prompt=settings.system_prompt,
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        status="active",
-        expires_at=now + expires_in if expires_in is not None else None,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(conversation)
-    await session.flush()
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "org_id": principal.org_id,
+        "user_id": principal.acting_user(user_id),
+        "group": group,
+        "meta": dict(metadata or {}),
+        "title": title,
+        "model": model or settings.model,
+        "default_model": settings.model,
+        "system_prompt": settings.system_prompt,
+        "max_tokens": settings.max_tokens,
+        "temperature": settings.temperature,
+        "status": "active",
+        "archived": False,
+        "expires_at": now + expires_in if expires_in is not None else None,
+        "active_leaf_id": None,
+        "message_count": 0,
+        "total_tokens": 0,
+        "is_flagged": False,
+        "max_severity": Severity.NONE.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if isinstance(session, AsyncSession):
+        conversation = Conversation(**fields)
+        session.add(conversation)
+        await session.flush()
+    else:
+        row = {column.key: fields[key] for column, key in _CONVERSATION_FIELDS}
+        await session.run(_INSERT_CONVERSATION, row)
+        conversation = _CONVERSATION(tuple(row.values()))
     # Every conversation lives in its owner's chat session; create that on the owner's first conversation.
     await chat_sessions.ensure(session, org_id=conversation.org_id, user_id=conversation.user_id)
     if initial_messages:
@@ -160,6 +177,11 @@ def _visible_statement(*, whole_org: bool, for_update: bool) -> Prepared:
 
 _CONVERSATION = Loader(Conversation)
 _MESSAGE = Loader(Message)
+# (table column, the attribute it maps to) in table order: `Loader`'s order, and the INSERT's parameters.
+_CONVERSATION_FIELDS = tuple(
+    (column, inspect(Conversation).get_property_by_column(column).key) for column in _CONVERSATION.columns
+)
+_INSERT_CONVERSATION = Prepared(sql_insert(CONVERSATIONS))  # every column a parameter, named as the column
 _VISIBLE = {
     (whole_org, for_update): _visible_statement(whole_org=whole_org, for_update=for_update)
     for whole_org in (False, True)
@@ -168,7 +190,7 @@ _VISIBLE = {
 
 
 async def get_all(
-    session: AsyncSession,
+    session: AsyncSession | Statements,
     *,
     principal: Principal,
     user_id: str | None = None,
@@ -177,19 +199,48 @@ async def get_all(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Conversation]:
-    """Unexpired conversations of the caller's organisation, newest first, in a stable order."""
-    now = utcnow()
-    query = select(Conversation).where(Conversation.org_id == principal.org_id)
+    """Unexpired conversations of the caller's organisation, newest first, in a stable order.
+
+    One prepared statement per combination of filters; the rows come back as transient instances, for
+    reading.
+    """
     visible_user = principal.visible_user(user_id)
-    if visible_user is not None:
-        query = query.where(Conversation.user_id == visible_user)
-    if group is not None:
-        query = query.where(Conversation.group == group)
-    if model is not None:
-        query = query.where(Conversation.model == model)
-    query = query.where((Conversation.expires_at.is_(None)) | (Conversation.expires_at > now))
-    query = query.order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(limit).offset(offset)
-    return list((await session.execute(query)).scalars())
+    statement = _LISTINGS[visible_user is not None, group is not None, model is not None]
+    params = {
+        "org_id": principal.org_id,
+        "owner": visible_user,
+        "in_group": group,
+        "model": model,
+        "now": utcnow(),
+        "row_limit": limit,
+        "row_offset": offset,
+    }
+    return [_CONVERSATION(row) for row in await on(session).fetch(statement, params)]
+
+
+def _listing_statement(*, by_user: bool, by_group: bool, by_model: bool) -> Prepared:
+    query = select(*CONVERSATIONS.columns).where(CONVERSATIONS.c.org_id == bindparam("org_id"))
+    if by_user:
+        query = query.where(CONVERSATIONS.c.user_id == bindparam("owner"))
+    if by_group:
+        query = query.where(CONVERSATIONS.c.session_group == bindparam("in_group"))
+    if by_model:
+        query = query.where(CONVERSATIONS.c.model == bindparam("model"))
+    expires_at = CONVERSATIONS.c.expires_at
+    query = query.where(expires_at.is_(None) | (expires_at > bindparam("now")))
+    return Prepared(
+        query.order_by(CONVERSATIONS.c.created_at.desc(), CONVERSATIONS.c.id.desc())
+        .limit(bindparam("row_limit", type_=Integer))
+        .offset(bindparam("row_offset", type_=Integer))
+    )
+
+
+_LISTINGS = {
+    (by_user, by_group, by_model): _listing_statement(by_user=by_user, by_group=by_group, by_model=by_model)
+    for by_user in (False, True)
+    for by_group in (False, True)
+    for by_model in (False, True)
+}
 
 
 def update(
@@ -446,8 +497,9 @@ def _rolled_up_flag(conversation: Conversation, changes: dict[str, Any], severit
     return {"is_flagged": True, "max_severity": highest}
 
 
-async def visible_history(session: AsyncSession, *, conversation: Conversation) -> list[Message]:
-    """The messages on the path from the root to the active leaf, oldest first."""
+async def visible_history(session: AsyncSession | Statements, *, conversation: Conversation) -> list[Message]:
+    """The messages on the path from the root to the active leaf, oldest first (in a direct transaction
+    as transient instances, for reading)."""
     if conversation.active_leaf_id is None:
         return []
     return await path_to(session, conversation=conversation, leaf_id=conversation.active_leaf_id)

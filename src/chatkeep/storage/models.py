@@ -271,3 +271,4 @@ class AuditEntry(Base):
 
 AUDIT_ENTRIES = cast(Table, AuditEntry.__table__)
 REPLICAS = cast(Table, Replica.__table__)
+CHAT_SESSIONS = cast(Table, ChatSession.__table__)

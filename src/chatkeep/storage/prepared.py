@@ -66,18 +66,27 @@ _REQUIRED = object()
 
 
 class Prepared:
-    """A Core statement and its compiled forms, one per dialect (made on first use)."""
+    """A Core statement and its compiled forms, one per dialect (made on first use).
 
-    __slots__ = ("_compiled", "statement")
+    `variants`: the statement as a dialect (by name) needs it written, where that differs (an INSERT …
+    ON CONFLICT is built from each dialect's own `insert`); with the same parameters.
+    """
 
-    def __init__(self, statement: Executable) -> None:
+    __slots__ = ("_compiled", "_variants", "statement")
+
+    def __init__(self, statement: Executable, *, variants: Mapping[str, Executable] | None = None) -> None:
         self.statement = statement
+        self._variants = dict(variants or {})
         self._compiled: dict[str, Compiled] = {}
+
+    def for_dialect(self, name: str) -> Executable:
+        """The statement as the dialect named `name` runs it."""
+        return self._variants.get(name, self.statement)
 
     def compiled(self, dialect: Dialect) -> Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            found = self._compiled[dialect.name] = _compile(self.statement, dialect)
+            found = self._compiled[dialect.name] = _compile(self.for_dialect(dialect.name), dialect)
         return found
 
 
@@ -116,8 +125,11 @@ class _OnSession:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    def _statement(self, statement: Prepared) -> Executable:
+        return statement.for_dialect(self._session.get_bind().dialect.name)
+
     async def fetch(self, statement: Prepared, params: Mapping[str, Any] | None = None) -> list[Row]:
-        result = await self._session.execute(statement.statement, dict(params or {}))
+        result = await self._session.execute(self._statement(statement), dict(params or {}))
         return [tuple(row) for row in result]
 
     async def first(self, statement: Prepared, params: Mapping[str, Any] | None = None) -> Row | None:
@@ -125,11 +137,11 @@ class _OnSession:
         return rows[0] if rows else None
 
     async def run(self, statement: Prepared, params: Mapping[str, Any] | None = None) -> int:
-        result = await self._session.execute(statement.statement, dict(params or {}))
+        result = await self._session.execute(self._statement(statement), dict(params or {}))
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def run_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-        await self._session.execute(statement.statement, [dict(r) for r in rows])
+        await self._session.execute(self._statement(statement), [dict(r) for r in rows])
 
 
 def on(where: AsyncSession | Statements) -> Statements:

@@ -53,9 +53,9 @@ async def start(
     if model is not None and (model not in known_models or not caller.config.allows(model)):
         raise InvalidInput(f"model {model!r} is not available to this organisation", field="model")
     screened = await screening.screen_stored(initial_messages, screening.policy_of(caller.config))
-    async with db.write() as session:
+    async with db.direct_write() as tx:
         return await conversations.create(
-            session,
+            tx,
             principal=caller.principal,
             user_id=user_id,
             group=group,
@@ -68,12 +68,16 @@ async def start(
 
 
 async def get_with_history(db: Database, caller: Caller, conversation_id: uuid.UUID) -> WithHistory:
-    """A conversation the caller may see, with its visible message history."""
-    async with db.read() as session:
+    """A conversation the caller may see, with its visible message history.
+
+    Two statements on the driver, outside a transaction (see Database.direct_read): the history read is
+    the path from the leaf the conversation row named, and rows on a path are never rewritten (but for
+    an unfinished answer's, which may be settled in between)."""
+    async with db.direct_read() as statements:
         conversation = await conversations.get(
-            session, principal=caller.principal, conversation_id=conversation_id
+            statements, principal=caller.principal, conversation_id=conversation_id
         )
-        history = await conversations.visible_history(session, conversation=conversation)
+        history = await conversations.visible_history(statements, conversation=conversation)
     return WithHistory(conversation, history)
 
 
@@ -88,9 +92,9 @@ async def get_all(
     offset: int = 0,
 ) -> list[Conversation]:
     """Unexpired conversations the caller may see, newest first."""
-    async with db.read() as session:
+    async with db.direct_read() as statements:
         return await conversations.get_all(
-            session,
+            statements,
             principal=caller.principal,
             user_id=user_id,
             group=group,
