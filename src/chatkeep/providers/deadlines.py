@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -20,21 +21,28 @@ class Timeouts:
     total: float = 120.0
 
 
-class _Watchdog:
-    """One timer per deadline (not one per event): when it fires while the stream is awaited, it cancels
-    the awaiting task, as `asyncio.timeout` would; firing between events is noticed before the next wait.
+class Expired(Exception):
+    """The watchdog's deadline passed, or it was interrupted, before the stream's next event came."""
 
-    An `asyncio.timeout` block per event cost a streamed call about as much CPU as parsing its chunks.
+
+class Watchdog:
+    """Cuts short the wait for a stream's next event: when its deadline passes, or on `interrupt()`.
+
+    One timer per deadline, not one per event: an `asyncio.timeout` block per event cost a streamed call
+    about as much CPU as parsing its chunks. Like `asyncio.timeout`, it cancels the waiting task and turns
+    that cancellation (and only that one) into `Expired`; a deadline passed or an interrupt made between
+    events is raised before the next wait.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._handle: asyncio.TimerHandle | None = None
-        self.deadline = 0.0
-        self.waiting: asyncio.Task[object] | None = None
-        self.cancelled_waiting = False
+        self.deadline = math.inf
+        self._waiting: asyncio.Task[object] | None = None
+        self._fired = False
 
     def arm(self, deadline: float) -> None:
+        """Expire at `deadline` (the loop's clock) instead of any earlier deadline."""
         self.disarm()
         self.deadline = deadline
         self._handle = self._loop.call_at(deadline, self._fire)
@@ -44,11 +52,34 @@ class _Watchdog:
             self._handle.cancel()
             self._handle = None
 
+    def interrupt(self) -> None:
+        """Expire now: the wait under way, or else the next one, raises Expired."""
+        self.disarm()
+        self._fire()
+
+    async def next(self, events: AsyncIterator[T]) -> T:
+        """The next item of `events`; Expired if the watchdog expired before or during the wait."""
+        if self._fired or self._loop.time() >= self.deadline:
+            raise Expired
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        self._waiting = task
+        try:
+            return await anext(events)
+        except asyncio.CancelledError:
+            # Ours only if the watchdog cancelled the wait and nobody else asked for a cancel too.
+            if self._fired and task.uncancel() <= cancelling:
+                raise Expired from None
+            raise
+        finally:
+            self._waiting = None
+
     def _fire(self) -> None:
         self._handle = None
-        if self.waiting is not None:
-            self.cancelled_waiting = True
-            self.waiting.cancel()
+        self._fired = True
+        if self._waiting is not None:
+            self._waiting.cancel()
 
 
 async def with_deadlines(events: AsyncIterator[T], timeouts: Timeouts) -> AsyncIterator[T]:
@@ -60,7 +91,7 @@ async def with_deadlines(events: AsyncIterator[T], timeouts: Timeouts) -> AsyncI
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
-    watchdog = _Watchdog(loop)
+    watchdog = Watchdog(loop)
     first = True
     try:
         while True:
@@ -68,23 +99,12 @@ async def with_deadlines(events: AsyncIterator[T], timeouts: Timeouts) -> AsyncI
             deadline = started + limit
             if deadline != watchdog.deadline:  # twice per stream: the first-token, then the total deadline
                 watchdog.arm(deadline)
-            if loop.time() >= deadline:
-                raise _timeout(first, limit)
-            task = asyncio.current_task()
-            assert task is not None
-            cancelling = task.cancelling()
-            watchdog.waiting = task
             try:
-                item = await anext(events)
+                item = await watchdog.next(events)
             except StopAsyncIteration:
                 return
-            except asyncio.CancelledError:
-                # Ours only if the watchdog cancelled the wait and nobody else asked for a cancel too.
-                if watchdog.cancelled_waiting and task.uncancel() <= cancelling:
-                    raise _timeout(first, limit) from None
-                raise
-            finally:
-                watchdog.waiting = None
+            except Expired:
+                raise _timeout(first, limit) from None
             first = False
             yield item
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
@@ -19,6 +18,7 @@ from chatkeep.core.turns.settle import Outcome, Reservation, Settlement, cost_ce
 from chatkeep.guards import GuardVerdict
 from chatkeep.observability import observe, turn_observer
 from chatkeep.providers.base import ChatRequest, Finish, ModelInfo, ProviderError, TextDelta, ToolCall, Usage
+from chatkeep.providers.deadlines import Expired, Watchdog
 
 if TYPE_CHECKING:
     from chatkeep.core.turns.engine import TurnEngine
@@ -51,7 +51,7 @@ class Turn:
         self._events: AsyncGenerator[TurnEvent, None] | None = None
         self._settled: Settlement | None = None
         self._stop_requested = False
-        self._waiting: asyncio.Timeout | None = None  # the wait for the model's next event, if any
+        self._watchdog: Watchdog | None = None  # cuts short the wait for the model's next event
         self._unstored = False  # the settle met an unavailable database and is being retried
         self._checkpoints: Checkpoints | None = None
         # Read whole (`result`): its client sees nothing before the end, so a crash cannot lose what it
@@ -110,8 +110,8 @@ class Turn:
         """Stop the model call (a user asked to): the turn ends as `cancelled` with what was generated,
         and its events end with TurnDone(stopped=True). Safe to call at any time, any number of times."""
         self._stop_requested = True
-        if self._waiting is not None:  # interrupt the wait now, not at the model's next event
-            self._waiting.reschedule(asyncio.get_running_loop().time())
+        if self._watchdog is not None:  # interrupt the wait now, not at the model's next event
+            self._watchdog.interrupt()
 
     async def __aenter__(self) -> Turn:
         return self
@@ -213,24 +213,26 @@ class Turn:
             provider=provider.name,
             model=self._provider_request.model,
         ).__aiter__()
-        # A provider enforcing the same limits itself needs no second deadline per event (see providers.base);
-        # the wait is still one that `stop` can cut short.
+        # A provider enforcing the same limits itself needs no second deadline (see providers.base); the
+        # wait is still one that `stop` can cut short.
         timed = not getattr(provider, "applies_deadlines", False)
-        deadline = time.monotonic() + engine.total_timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + engine.total_timeout
         first = True
+        # One timer per deadline rather than an `asyncio.timeout` block per event (see Watchdog).
+        self._watchdog = watchdog = Watchdog(loop)
         try:
             while not self._stop_requested:
-                budget = deadline - time.monotonic()
-                if first:
-                    budget = min(budget, engine.first_token_timeout)
+                if timed:
+                    # Until the first token, each wait may last first_token_timeout, within the total.
+                    until = min(deadline, loop.time() + engine.first_token_timeout) if first else deadline
+                    if until != watchdog.deadline:
+                        watchdog.arm(until)
                 try:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                    # races with the inner call finishing, and a client disconnect would then be lost.
-                    async with asyncio.timeout(max(budget, 0.001) if timed else None) as self._waiting:
-                        event = await events.__anext__()
+                    event = await watchdog.next(events)
                 except StopAsyncIteration:
                     return
-                except TimeoutError:
+                except (Expired, TimeoutError):
                     if self._stop_requested:
                         return
                     what = "the first token" if first else "the model to finish"
@@ -242,8 +244,6 @@ class Turn:
                     # not as a broken response and a row marked `cancelled`.
                     log.exception("provider %s failed unexpectedly", provider.name)
                     raise ProviderError("upstream", "the model failed unexpectedly") from exc
-                finally:
-                    self._waiting = None
                 if isinstance(event, TextDelta):
                     first = False
                     outcome.text += event.text
@@ -259,6 +259,7 @@ class Turn:
                 elif isinstance(event, Finish):
                     outcome.finish = event.reason
         finally:
+            watchdog.disarm()
             with anyio.CancelScope(shield=True):
                 await _aclose(events)
 

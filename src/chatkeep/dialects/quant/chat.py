@@ -160,15 +160,15 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEvent]:
         return ServerSentEvent(data=orjson.dumps(data).decode(), event=event, id=f"chunk-{counter}", sep="\n")
 
     async for event in turn.events():
-        if isinstance(event, TurnStarted):
+        if isinstance(event, TextDelta):  # nearly every event: tested first
+            yield frame("content", {"delta": event.text, "complete": False})
+        elif isinstance(event, TurnStarted):
             start: dict[str, Any] = {"requestId": event.request_id, "model": event.model, "streaming": True}
             if event.conversation_id:
                 start["sessionId"] = str(event.conversation_id)
             yield frame("start", start)
         elif isinstance(event, GuardNotice):
             yield frame("guard", {"notice": event.text, "action": event.action})
-        elif isinstance(event, TextDelta):
-            yield frame("content", {"delta": event.text, "complete": False})
         elif isinstance(event, TurnDone):
             done: dict[str, Any] = {
                 "complete": True,

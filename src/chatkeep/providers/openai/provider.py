@@ -57,8 +57,8 @@ class _ChunkReader:
     finish: FinishReason | None = None
     usage: Usage | None = None
 
-    def read(self, chunk: dict[str, Any]) -> TextDelta | None:
-        """Take in one chunk (plain JSON, see sse.py); the text delta it carries, if any."""
+    def read(self, chunk: dict[str, Any]) -> str | None:
+        """Take in one chunk (plain JSON, see sse.py); the text it carries, if any."""
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
@@ -79,7 +79,7 @@ class _ChunkReader:
         content = delta.get("content")
         if content:
             self.text.append(content)
-            return TextDelta(content)
+            return content
         return None
 
     def tool_calls(self) -> list[ToolCall]:
@@ -156,7 +156,7 @@ class OpenAICompatProvider:
             async with aclosing(read_chunks(response, gather=request.buffered)) as batches:
                 async for batch in batches:
                     # The text of chunks that arrived together goes up as one delta (see read_chunks).
-                    texts = [delta.text for delta in map(reader.read, batch) if delta is not None]
+                    texts = [text for text in map(reader.read, batch) if text]
                     if texts:
                         yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
         finally:

@@ -47,7 +47,7 @@ async def read_chunks(
     encoded = response.headers.get("content-encoding", "identity") != "identity"
     raw = not encoded and not response.is_stream_consumed
     body = response.aiter_raw() if raw else response.aiter_bytes()
-    together = _together(body) if gather else _one_by_one(body)
+    together = _together(body) if gather else body
     pieces = _lines(together)
     data: list[bytes] = []
     batch: list[dict[str, Any]] = []
@@ -82,7 +82,10 @@ async def read_chunks(
             yield batch
         raise
     finally:
-        await together.aclose()  # stops its reading task, whether the body was read to the end or not
+        # Stops _together's reading task (or the body's iteration), read to the end or not.
+        aclose = getattr(together, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _chunk(payload: bytes) -> dict[str, Any]:
@@ -96,11 +99,6 @@ def _chunk(payload: bytes) -> dict[str, Any]:
     if chunk.get("error"):
         raise _stream_error(chunk["error"])
     return chunk
-
-
-async def _one_by_one(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-    async for piece in pieces:
-        yield piece
 
 
 async def _together(pieces: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
