@@ -12,11 +12,13 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from chatkeep.storage.database import Database
 from chatkeep.storage.models import MESSAGES
+from chatkeep.storage.prepared import Prepared
 
 log = logging.getLogger("chatkeep.turns")
 
@@ -46,8 +48,8 @@ class Checkpoints:
         self._writing: asyncio.Task[None] | None = None
         self.written = 0  # checkpoints stored (for tests and figures)
 
-    def note(self, text: str) -> None:
-        """A delta arrived and `text` is the answer so far: store it if a checkpoint is due."""
+    def note(self, answer_so_far: Callable[[], str]) -> None:
+        """A delta arrived: store the answer so far if a checkpoint is due (joined only then)."""
         self._deltas += 1
         if self._deltas < self._every_deltas and time.monotonic() < self._due:
             return
@@ -55,7 +57,7 @@ class Checkpoints:
             return  # the previous one is still being written; the next delta tries again
         self._deltas = 0
         self._due = time.monotonic() + self._every_seconds
-        self._writing = asyncio.create_task(self._write(text))
+        self._writing = asyncio.create_task(self._write(answer_so_far()))
 
     async def aclose(self) -> None:
         """Wait for a checkpoint being written, so it cannot land after the settle (it would not apply)."""
@@ -64,14 +66,21 @@ class Checkpoints:
 
     async def _write(self, text: str) -> None:
         try:
-            async with self._db.write() as session:
-                await session.execute(
-                    update(MESSAGES)
-                    .where(MESSAGES.c.id == self._message_id, MESSAGES.c.status == "in_progress")
-                    .values(content=text, input_tokens=self._input_tokens)
+            async with self._db.direct_write() as tx:
+                await tx.run(
+                    _CHECKPOINT,
+                    {"message_id": self._message_id, "content": text, "input_tokens": self._input_tokens},
                 )
             self.written += 1
         except (
             Exception
         ) as exc:  # the settle will store the answer; a missed checkpoint only narrows recovery
             log.warning("checkpoint of a running answer failed: %s", type(exc).__name__)
+
+
+# Only a row still in progress: a checkpoint landing after the settle must not overwrite the answer.
+_CHECKPOINT = Prepared(
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == "in_progress")
+    .values(content=bindparam("content"), input_tokens=bindparam("input_tokens"))
+)

@@ -24,12 +24,25 @@ class Outcome:
     """What a turn produced so far; settled as it stands when the turn ends."""
 
     started: float = field(default_factory=time.monotonic)
-    text: str = ""
+    # The answer so far, in the pieces it arrived in: appending a delta to one string would copy the
+    # whole answer every time, quadratic in a long answer's length.
+    parts: list[str] = field(default_factory=list)
     finish: FinishReason = "stop"
     usage: Usage | None = None
     status: str | None = None  # None until the model finished or failed: then the turn was cancelled
     error: ProviderError | None = None
     tool_uses: list[ToolCall] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The answer so far (joined once, then kept joined until more arrives)."""
+        if len(self.parts) > 1:
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.parts[:] = [value]
 
 
 @dataclass(frozen=True, slots=True)

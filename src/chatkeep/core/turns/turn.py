@@ -219,6 +219,10 @@ class Turn:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + engine.total_timeout
         first = True
+
+        def answer_so_far() -> str:
+            return outcome.text
+
         # One timer per deadline rather than an `asyncio.timeout` block per event (see Watchdog).
         self._watchdog = watchdog = Watchdog(loop)
         try:
@@ -246,9 +250,9 @@ class Turn:
                     raise ProviderError("upstream", "the model failed unexpectedly") from exc
                 if isinstance(event, TextDelta):
                     first = False
-                    outcome.text += event.text
+                    outcome.parts.append(event.text)
                     if self._checkpoints is not None:
-                        self._checkpoints.note(outcome.text)
+                        self._checkpoints.note(answer_so_far)
                     yield event
                 elif isinstance(event, ToolCall):
                     first = False
