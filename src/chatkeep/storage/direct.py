@@ -66,8 +66,12 @@ class DirectTransaction:
         return rowcount
 
     async def run_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run a statement once per parameter set (an INSERT of several rows)."""
+        """Run a statement once per parameter set (an INSERT of several rows). One row is a plain
+        execute, as SQLAlchemy does it: its error then shows that row's parameters in full."""
         compiled = statement.compiled(self._dialect)
+        if len(rows) == 1:
+            await self._execute(compiled.sql, compiled.arguments(rows[0]))
+            return
         arguments = [compiled.arguments(r) for r in rows]
         await self._call(compiled.sql, arguments, many=True)
 
