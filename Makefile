@@ -31,7 +31,7 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: lint chromium
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile
 
 # Benchmarks need the [bench] extra, and LiteLLM (the peer) in a virtualenv of its own: it pins an older
 # `openai` than chatkeep. LiteLLM gets its fastest serving stack (uvicorn picks uvloop and httptools up).

@@ -84,8 +84,7 @@ async def exercise(
     status["bad_token"] = (await client.get("/api/chat-threads/", headers=bad_token)).status_code
     wrong_org = f"/api/v3/organizations/{other.name}/ai/sessions"
     status["wrong_org"] = (await client.get(wrong_org, headers=_bearer(tenant.service))).status_code
-    # The marker alone: SQLAlchemy shortens a long row of parameters in an error's text from the middle.
-    failing = [{"role": "user", "content": probe.fail_marker}]
+    failing = [{"role": "user", "content": f"{probe.content()} {probe.fail_marker}"}]
     refused = await client.post(
         ai + "/sessions", json={"userId": "probe", "initialMessages": failing}, headers=service
     )

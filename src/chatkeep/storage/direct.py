@@ -10,6 +10,8 @@ adapted driver connections with their setup (SQLite's pragmas; asyncpg's codecs 
 cache), and the errors, raised as SQLAlchemy's `DBAPIError`s (a lost connection is invalidated).
 What changes: SQLite begins a transaction in the same trip as its first statement, and a read runs
 without one (each statement sees what was committed when it began, as PostgreSQL's READ COMMITTED does).
+Statements are logged to SQLAlchemy's engine logger as its own execution logs them (SQL at INFO, then
+the parameters unless the engine hides them), so turning SQL logging on still shows every statement.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.util import _repr_params
 from sqlalchemy.util import greenlet_spawn
 
 from chatkeep.observability import tracing
@@ -80,6 +83,8 @@ class DirectTransaction:
         return await self._call(sql, arguments, many=False)
 
     async def _call(self, sql: str, arguments: Any, *, many: bool) -> Any:
+        if self._engine._should_log_info():
+            self._log(sql, arguments, many=many)
         if tracing.enabled():
             with tracing.statement_span(sql, self._dialect.name):
                 return await self._on_driver(sql, arguments, many=many)
@@ -136,6 +141,16 @@ class DirectTransaction:
         except BaseException as error:
             self._lost = error
             raise
+
+    def _log(self, sql: str, arguments: Any, *, many: bool) -> None:
+        logger = self._engine.logger
+        logger.info(sql)
+        if self._engine.hide_parameters:
+            logger.info("[direct] [SQL parameters hidden due to hide_parameters=True]")
+        else:
+            # Shown only when content may be logged (CHATKEEP_LOG_CONTENT): a row whole, not cut at
+            # SQLAlchemy's 300 characters, which a message row's ids and flags alone nearly fill.
+            logger.info("[direct] %r", _repr_params(arguments, batches=10, max_chars=4096, ismulti=many))
 
     def _wrapped(self, error: Any, sql: str, arguments: Any) -> sa_exc.StatementError:
         lost = self._dialect.is_disconnect(error, self._adapted, None)
