@@ -96,6 +96,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Several apps share one PostgreSQL server with other test runs: keep each pool small.
         db_pool_size=4,
         db_max_overflow=4,
+        # In-process apps run on the session's event loop, which stands still while a sync test runs. A
+        # heartbeat caught between BEGIN and COMMIT then held SQLite's write lock against the live server
+        # that test talks to (30 s of "database is locked"). Heartbeats are tested on live servers.
+        heartbeat_seconds=3600,
+        replica_lease_seconds=3 * 3600,
     )
 
 
