@@ -7,6 +7,7 @@ to that leaf, so no version is ever lost. `sequence_index` is a message's depth 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,23 @@ class NewMessage:
     runner_id: str | None = None  # for an answer reserved for a running turn: the process running it
 
 
+# A conversation's metadata is stored whole and sent back with every read and every listing of it: bounded,
+# so that one caller cannot make each page of its organisation's sessions megabytes long.
+METADATA_MAX_CHARS = 16 * 1024
+
+
+def _bounded(metadata: dict[str, Any]) -> dict[str, Any]:
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")))
+    except RecursionError:
+        size = METADATA_MAX_CHARS + 1
+    if size > METADATA_MAX_CHARS:
+        raise InvalidInput(
+            f"metadata may be at most {METADATA_MAX_CHARS} characters as JSON", field="metadata"
+        )
+    return metadata
+
+
 async def create(
     session: AsyncSession | Statements,
     *,
@@ -87,7 +105,7 @@ async def create(
         "org_id": principal.org_id,
         "user_id": principal.acting_user(user_id),
         "group": group,
-        "meta": dict(metadata or {}),
+        "meta": _bounded(dict(metadata or {})),
         "title": title,
         "model": model or settings.model,
         "default_model": settings.model,
@@ -262,7 +280,7 @@ def update(
                 merged.pop(key, None)
             else:
                 merged[key] = value
-        conversation.meta = merged
+        conversation.meta = _bounded(merged)
     if add_tokens < 0:
         raise InvalidInput("the tokens to add must not be negative", field="tokens_used")
     if conversation.total_tokens + add_tokens > MAX_TOTAL_TOKENS:

@@ -287,3 +287,31 @@ async def test_appended_user_messages_pass_the_guards(client: httpx.AsyncClient,
         )
     ).json()
     assert [m["action_taken"] for m in flagged] == ["redact", "block", "allow"]
+
+
+async def test_metadata_is_bounded_on_create_and_after_each_merge(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    too_big = await client.post(
+        f"{base(tenant)}/sessions",
+        json={"userId": "u", "metadata": {"x": "a" * (16 * 1024)}},
+        headers=bearer(tenant.service),
+    )
+    assert too_big.status_code == 400, too_big.text
+    assert too_big.json()["field"] == "metadata"
+    nested = await client.post(
+        f"{base(tenant)}/sessions",
+        content=b'{"userId": "u", "metadata": {"x": ' + b"[" * 2000 + b"1" + b"]" * 2000 + b"}}",
+        headers={**bearer(tenant.service), "content-type": "application/json"},
+    )
+    assert nested.status_code == 400, nested.text
+    # Each update is small, but merged they would pass the bound: the second is refused, the first kept.
+    session = await create(client, tenant, metadata={"a": "x" * (9 * 1024)})
+    merged = await client.put(
+        f"{base(tenant)}/sessions/{session['id']}",
+        json={"metadata": {"b": "y" * (9 * 1024)}},
+        headers=bearer(tenant.service),
+    )
+    assert merged.status_code == 400 and merged.json()["field"] == "metadata"
+    stored = await client.get(f"{base(tenant)}/sessions/{session['id']}", headers=bearer(tenant.service))
+    assert stored.json()["metadata"] == {"a": "x" * (9 * 1024)}
