@@ -39,6 +39,10 @@ class Workers:
             CHATKEEP_MODELS_FILE=str(models_file),
             CHATKEEP_METRICS_TOKEN=METRICS_TOKEN,
             CHATKEEP_PURGE_INTERVAL_SECONDS="3600",
+            # No heartbeat during the test: one holding a pooled connection at a scrape (slow under a
+            # loaded suite) showed as a connection in use.
+            CHATKEEP_HEARTBEAT_SECONDS="3600",
+            CHATKEEP_REPLICA_LEASE_SECONDS="10800",
         )
         self.log = log_path
         self.process = subprocess.Popen(
