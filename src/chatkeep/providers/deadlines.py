@@ -39,11 +39,14 @@ class Watchdog:
         self._handle: asyncio.TimerHandle | None = None
         self.deadline = math.inf
         self._waiting: asyncio.Task[object] | None = None
-        self._fired = False
+        self._fired = False  # the armed deadline passed (a new deadline clears it)
+        self._interrupted = False  # for good
 
     def arm(self, deadline: float) -> None:
-        """Expire at `deadline` (the loop's clock) instead of any earlier deadline."""
+        """Expire at `deadline` (the loop's clock) instead of the deadline armed before, even one that
+        already passed between events."""
         self.disarm()
+        self._fired = False
         self.deadline = deadline
         self._handle = self._loop.call_at(deadline, self._fire)
 
@@ -53,13 +56,14 @@ class Watchdog:
             self._handle = None
 
     def interrupt(self) -> None:
-        """Expire now: the wait under way, or else the next one, raises Expired."""
+        """Expire now and for good: the wait under way, or else the next one, raises Expired."""
         self.disarm()
+        self._interrupted = True
         self._fire()
 
     async def next(self, events: AsyncIterator[T]) -> T:
         """The next item of `events`; Expired if the watchdog expired before or during the wait."""
-        if self._fired or self._loop.time() >= self.deadline:
+        if self._fired or self._interrupted or self._loop.time() >= self.deadline:
             raise Expired
         task = asyncio.current_task()
         assert task is not None

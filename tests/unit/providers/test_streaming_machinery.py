@@ -151,3 +151,14 @@ async def test_a_deadline_passed_between_events_is_raised_before_the_next_wait()
             seen.append(item)
             time.sleep(0.06)  # noqa: ASYNC251  (the consumer is busy past the deadline, blocking on purpose)
     assert caught.value.kind == "timeout" and seen == [0]
+
+
+async def test_a_first_token_deadline_passing_after_the_first_token_is_not_a_timeout() -> None:
+    """The first token came in time; its deadline then passed while the consumer held that token. The
+    stream goes on under the total deadline."""
+    received = []
+    async for item in with_deadlines(_slow(0, 0, count=3), Timeouts(first_token=0.05, total=5)):
+        received.append(item)
+        if item == 0:
+            await asyncio.sleep(0.1)  # past the first-token deadline, between events
+    assert received == [0, 1, 2]
